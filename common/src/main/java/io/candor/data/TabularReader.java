@@ -1,0 +1,367 @@
+package io.candor.data;
+
+import io.candor.util.InputException;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.trim;
+import static org.apache.spark.sql.functions.when;
+
+/**
+ * Reads a dataset (CSV or Parquet) through Spark and validates it before anything is trained or written: the file
+ * exists and has rows, the conf's columns exist, numeric cells are numbers, and missing, NaN or infinite values are
+ * handled as {@code dataset.missing.policy} says. Output columns: {@code row_id} (long, stable), each numeric column as
+ * double (null where missing and the policy imputes), each categorical column as string, and {@code label} as
+ * string (classification) or double (regression).
+ */
+public final class TabularReader {
+    public static final String ROW_ID = "row_id";
+    public static final String LABEL = "label";
+    static final String MISSING_CATEGORY = "(missing)";
+    private static final String CORRUPT = "_corrupt_record";
+
+    private final SparkSession spark;
+    private final DatasetSpec spec;
+
+    public TabularReader(SparkSession spark, DatasetSpec spec) {
+        this.spark = spark;
+        this.spec = spec;
+    }
+
+    /** The parsed, validated rows and the columns they were read as. */
+    public record Parsed(Dataset<Row> frame, List<String> numeric, List<String> categorical, long rows,
+                         String fingerprint) {
+    }
+
+    public Parsed read() {
+        Path path = new Path(spec.path());
+        String fingerprint = fingerprint(path);
+        Dataset<Row> raw = spec.resolvedFormat() == DatasetSpec.Format.CSV ? readCsv() : readParquet();
+        List<String> columns = Arrays.asList(raw.columns());
+
+        checkColumn(spec.label(), "dataset.label", columns);
+        if (!spec.idColumn().isEmpty()) {
+            checkColumn(spec.idColumn(), "dataset.id-column", columns);
+        }
+        for (String c : spec.categorical()) {
+            checkColumn(c, "dataset.categorical", columns);
+        }
+        List<String> numeric = new ArrayList<>();
+        if (spec.features().isEmpty()) {
+            for (String c : columns) {
+                if (!c.equals(spec.label()) && !c.equals(spec.idColumn()) && !c.equals(CORRUPT)
+                        && !spec.categorical().contains(c)) {
+                    numeric.add(c);
+                }
+            }
+        } else {
+            for (String c : spec.features()) {
+                checkColumn(c, "dataset.features", columns);
+                if (spec.categorical().contains(c) || c.equals(spec.label())) {
+                    throw new InputException("conf key dataset.features: column '" + c
+                            + "' is also the label or a categorical column (expected each column in one role)");
+                }
+                numeric.add(c);
+            }
+        }
+        // Keep the file's column order for the model input: groups then read in the order a person expects.
+        List<String> categorical = new ArrayList<>();
+        for (String c : columns) {
+            if (spec.categorical().contains(c)) {
+                categorical.add(c);
+            }
+        }
+        if (numeric.isEmpty() && categorical.isEmpty()) {
+            throw new InputException("data file " + spec.path() + ": no feature columns besides the label '"
+                    + spec.label() + "' (expected at least one)");
+        }
+
+        Dataset<Row> withIds = withRowIds(raw);
+        Dataset<Row> parsed = parse(withIds, numeric, categorical).persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> handled = handleMissing(parsed, withIds, numeric, categorical);
+        long rows = handled.count();
+        if (rows == 0) {
+            throw new InputException("data file " + spec.path() + ": no rows left after dataset.missing.policy = "
+                    + spec.missingPolicy().name().toLowerCase() + " (expected at least one complete row)");
+        }
+        return new Parsed(handled, List.copyOf(numeric), List.copyOf(categorical), rows, fingerprint);
+    }
+
+    private Dataset<Row> readCsv() {
+        Dataset<Row> header;
+        try {
+            header = spark.read().option("header", "true").option("inferSchema", "false").csv(spec.path());
+        } catch (Exception e) {
+            throw new InputException("data file " + spec.path() + ": cannot be read as CSV: " + rootMessage(e), e);
+        }
+        if (header.columns().length == 0) {
+            throw new InputException("data file " + spec.path() + ": is empty (expected a header row and data rows)");
+        }
+        // Explicit all-string schema plus a corrupt-record column: a ragged line becomes an error naming its line.
+        StructType schema = new StructType();
+        Set<String> seen = new LinkedHashSet<>();
+        for (String c : header.columns()) {
+            if (!seen.add(c)) {
+                throw new InputException("data file " + spec.path() + ": column '" + c
+                        + "' appears twice in the header (expected unique column names)");
+            }
+            schema = schema.add(c, DataTypes.StringType, true);
+        }
+        schema = schema.add(CORRUPT, DataTypes.StringType, true);
+        Dataset<Row> rows = spark.read().schema(schema).option("header", "true").option("mode", "PERMISSIVE")
+                .option("columnNameOfCorruptRecord", CORRUPT).option("maxCharsPerColumn", "1000000").csv(spec.path())
+                .cache();
+        Row bad = rows.filter(col(CORRUPT).isNotNull()).select(CORRUPT).limit(1).collectAsList().stream()
+                .findFirst().orElse(null);
+        if (bad != null) {
+            String line = bad.getString(0);
+            throw new InputException("data file " + spec.path() + ": line '" + abbreviate(line)
+                    + "' does not have the header's " + header.columns().length + " fields (expected one value per column)");
+        }
+        return rows.drop(CORRUPT);
+    }
+
+    private Dataset<Row> readParquet() {
+        try {
+            return spark.read().parquet(spec.path());
+        } catch (Exception e) {
+            throw new InputException("data file " + spec.path() + ": cannot be read as Parquet: " + rootMessage(e), e);
+        }
+    }
+
+    private void checkColumn(String column, String key, List<String> columns) {
+        if (!columns.contains(column)) {
+            List<String> shown = columns.size() > 20 ? columns.subList(0, 20) : columns;
+            throw new InputException("conf key " + key + ": column '" + column + "' is not in data file " + spec.path()
+                    + " (its columns: " + String.join(", ", shown) + (columns.size() > 20 ? ", ..." : "") + ")");
+        }
+    }
+
+    /** Stable ids: the id column if the conf names one (checked unique), else the row's position in the file. */
+    private Dataset<Row> withRowIds(Dataset<Row> raw) {
+        if (!spec.idColumn().isEmpty()) {
+            Dataset<Row> ids = raw.withColumn(ROW_ID, col(spec.idColumn()).cast(DataTypes.LongType));
+            long total = ids.count();
+            long distinct = ids.select(ROW_ID).filter(col(ROW_ID).isNotNull()).distinct().count();
+            if (distinct != total) {
+                throw new InputException("conf key dataset.id-column: column '" + spec.idColumn() + "' of data file "
+                        + spec.path() + " has missing, non-integer or repeated values (expected a unique integer per row)");
+            }
+            return ids;
+        }
+        StructType schema = raw.schema().add(ROW_ID, DataTypes.LongType, false);
+        var rdd = raw.javaRDD().zipWithIndex().map(t -> {
+            Row r = t._1();
+            Object[] values = new Object[r.size() + 1];
+            for (int i = 0; i < r.size(); i++) {
+                values[i] = r.get(i);
+            }
+            values[r.size()] = t._2();
+            return RowFactory.create(values);
+        });
+        return spark.createDataFrame(rdd, schema);
+    }
+
+    private Dataset<Row> parse(Dataset<Row> raw, List<String> numeric, List<String> categorical) {
+        List<Column> out = new ArrayList<>();
+        out.add(col(ROW_ID));
+        Column[] tokens = spec.missingTokens().stream().map(t -> lit(t)).toArray(Column[]::new);
+        for (String c : numeric) {
+            out.add(numericValue(raw, c, tokens).as(c));
+        }
+        for (String c : categorical) {
+            Column text = trim(col(c).cast(DataTypes.StringType));
+            out.add(when(text.isin((Object[]) tokens), lit(null).cast(DataTypes.StringType)).otherwise(text).as(c));
+        }
+        if (spec.task() == DatasetSpec.Task.REGRESSION) {
+            out.add(numericValue(raw, spec.label(), tokens).as(LABEL));
+        } else {
+            Column text = trim(col(spec.label()).cast(DataTypes.StringType));
+            out.add(when(text.isin((Object[]) tokens), lit(null).cast(DataTypes.StringType)).otherwise(text).as(LABEL));
+        }
+        checkNumbers(raw, numeric, tokens);
+        return raw.select(out.toArray(new Column[0]));
+    }
+
+    /** The column as double; missing tokens and NaN/±Infinity become null (handled by the missing policy). */
+    private Column numericValue(Dataset<Row> raw, String c, Column[] tokens) {
+        DataType type = raw.schema().apply(c).dataType();
+        Column value;
+        if (type instanceof NumericType) {
+            value = col(c).cast(DataTypes.DoubleType);
+        } else if (type == DataTypes.StringType) {
+            Column text = trim(col(c));
+            value = when(text.isin((Object[]) tokens), lit(null)).otherwise(text.cast(DataTypes.DoubleType));
+        } else {
+            throw new InputException("data file " + spec.path() + ": column '" + c + "' has type " + type.simpleString()
+                    + " (expected a numeric or string column)");
+        }
+        return when(value.isNaN().or(value.equalTo(Double.POSITIVE_INFINITY))
+                .or(value.equalTo(Double.NEGATIVE_INFINITY)), lit(null).cast(DataTypes.DoubleType)).otherwise(value);
+    }
+
+    /** One pass finding, per numeric string column, the first row whose cell is neither a number nor missing. */
+    private void checkNumbers(Dataset<Row> raw, List<String> numeric, Column[] tokens) {
+        List<String> checked = new ArrayList<>();
+        for (String c : numeric) {
+            if (raw.schema().apply(c).dataType() == DataTypes.StringType) {
+                checked.add(c);
+            }
+        }
+        if (spec.task() == DatasetSpec.Task.REGRESSION
+                && raw.schema().apply(spec.label()).dataType() == DataTypes.StringType) {
+            checked.add(spec.label());
+        }
+        if (checked.isEmpty()) {
+            return;
+        }
+        Column[] firstBad = checked.stream().map(c -> {
+            Column text = trim(col(c));
+            Column bad = text.isNotNull().and(functionsNot(text.isin((Object[]) tokens)))
+                    .and(text.cast(DataTypes.DoubleType).isNull());
+            return min(when(bad, col(ROW_ID))).as(c);
+        }).toArray(Column[]::new);
+        Row found = raw.agg(firstBad[0], Arrays.copyOfRange(firstBad, 1, firstBad.length)).first();
+        for (int i = 0; i < checked.size(); i++) {
+            if (!found.isNullAt(i)) {
+                long rowId = found.getLong(i);
+                String c = checked.get(i);
+                String value = raw.filter(col(ROW_ID).equalTo(rowId)).select(c).first().getString(0);
+                throw new InputException("data file " + spec.path() + ": column '" + c + "' row " + rowId + " has '"
+                        + abbreviate(value) + "', which is not a number (expected a number or a missing token "
+                        + spec.missingTokens() + ")");
+            }
+        }
+    }
+
+    private static Column functionsNot(Column c) {
+        return org.apache.spark.sql.functions.not(c);
+    }
+
+    private Dataset<Row> handleMissing(Dataset<Row> parsed, Dataset<Row> raw, List<String> numeric,
+                                       List<String> categorical) {
+        List<String> all = new ArrayList<>(numeric);
+        all.addAll(categorical);
+        all.add(LABEL);
+        switch (spec.missingPolicy()) {
+            case FAIL -> {
+                Column[] firstMissing = all.stream().map(c -> min(when(col(c).isNull(), col(ROW_ID))).as(c))
+                        .toArray(Column[]::new);
+                Row found = parsed.agg(firstMissing[0], Arrays.copyOfRange(firstMissing, 1, firstMissing.length))
+                        .first();
+                for (int i = 0; i < all.size(); i++) {
+                    if (!found.isNullAt(i)) {
+                        long rowId = found.getLong(i);
+                        String source = all.get(i).equals(LABEL) ? spec.label() : all.get(i);
+                        Object value = raw.filter(col(ROW_ID).equalTo(rowId)).select(source).first().get(0);
+                        throw new InputException("data file " + spec.path() + ": column '" + source + "' row " + rowId
+                                + " is missing, NaN or infinite ('" + value + "') and dataset.missing.policy = fail"
+                                + " (expected finite values, or policy drop or impute)");
+                    }
+                }
+                return parsed;
+            }
+            case DROP -> {
+                return parsed.na().drop(all.toArray(new String[0]));
+            }
+            case IMPUTE -> {
+                // Labels cannot be imputed; numeric cells are imputed by the featurizer from training-split means.
+                Dataset<Row> labelled = parsed.filter(col(LABEL).isNotNull());
+                return categorical.isEmpty() ? labelled
+                        : labelled.na().fill(MISSING_CATEGORY, categorical.toArray(new String[0]));
+            }
+            default -> throw new IllegalStateException(spec.missingPolicy().name());
+        }
+    }
+
+    /**
+     * A content hash of the data: every file under the path, in name order, with its relative name. Identifies the
+     * data in provenance and lets later jobs refuse results computed from other data.
+     */
+    private String fingerprint(Path path) {
+        try {
+            Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+            FileSystem fs = path.getFileSystem(hadoop);
+            if (!fs.exists(path)) {
+                throw new InputException("data file " + spec.path() + ": does not exist (expected a CSV or Parquet file)");
+            }
+            List<FileStatus> files = new ArrayList<>();
+            if (fs.getFileStatus(path).isDirectory()) {
+                RemoteIterator<LocatedFileStatus> it = fs.listFiles(path, true);
+                while (it.hasNext()) {
+                    LocatedFileStatus f = it.next();
+                    String name = f.getPath().getName();
+                    if (!name.startsWith(".") && !name.startsWith("_")) {
+                        files.add(f);
+                    }
+                }
+            } else {
+                files.add(fs.getFileStatus(path));
+            }
+            if (files.isEmpty() || files.stream().allMatch(f -> f.getLen() == 0)) {
+                throw new InputException("data file " + spec.path() + ": is empty (expected a header row and data rows)");
+            }
+            files.sort((a, b) -> a.getPath().toString().compareTo(b.getPath().toString()));
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 16];
+            for (FileStatus f : files) {
+                digest.update(f.getPath().getName().getBytes(StandardCharsets.UTF_8));
+                try (FSDataInputStream in = fs.open(f.getPath())) {
+                    int n;
+                    while ((n = in.read(buffer)) > 0) {
+                        digest.update(buffer, 0, n);
+                    }
+                }
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+            throw new InputException("data file " + spec.path() + ": cannot be read: " + rootMessage(e), e);
+        }
+    }
+
+    static String abbreviate(String s) {
+        if (s == null) {
+            return "null";
+        }
+        String one = s.replace('\n', ' ').replace('\r', ' ');
+        return one.length() > 80 ? one.substring(0, 77) + "..." : one;
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return abbreviate(m.lines().findFirst().orElse(m));
+    }
+}

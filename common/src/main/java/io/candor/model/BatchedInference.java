@@ -1,0 +1,72 @@
+package io.candor.model;
+
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Row;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.function.BiFunction;
+
+/**
+ * Runs a partition's rows through a network in batches: one matrix and one forward pass per batch, never per row.
+ * Lazy, so a partition streams through with one batch in memory.
+ */
+public final class BatchedInference {
+    public static final int DEFAULT_BATCH = 1024;
+
+    private BatchedInference() {
+    }
+
+    /**
+     * @param featuresIndex position of the input vector in each row
+     * @param emit maps (input row, output row of the network) to the result
+     */
+    public static <T> Iterator<T> map(Iterator<Row> rows, int featuresIndex, int width, Network network, int batchSize,
+                                      BiFunction<Row, float[], T> emit) {
+        return new Iterator<>() {
+            private final List<T> ready = new ArrayList<>();
+            private int next;
+
+            @Override
+            public boolean hasNext() {
+                if (next < ready.size()) {
+                    return true;
+                }
+                ready.clear();
+                next = 0;
+                List<Row> batch = new ArrayList<>(batchSize);
+                while (batch.size() < batchSize && rows.hasNext()) {
+                    batch.add(rows.next());
+                }
+                if (batch.isEmpty()) {
+                    return false;
+                }
+                float[] flat = new float[batch.size() * width];
+                for (int i = 0; i < batch.size(); i++) {
+                    Vector v = (Vector) batch.get(i).get(featuresIndex);
+                    for (int j = 0; j < width; j++) {
+                        flat[i * width + j] = (float) v.apply(j);
+                    }
+                }
+                INDArray output = network.output(Nd4j.create(flat, new long[] {batch.size(), width}, 'c'));
+                float[][] out = output.toFloatMatrix();
+                for (int i = 0; i < batch.size(); i++) {
+                    ready.add(emit.apply(batch.get(i), out[i]));
+                }
+                return true;
+            }
+
+            @Override
+            public T next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return ready.get(next++);
+            }
+        };
+    }
+}

@@ -1,0 +1,80 @@
+package io.candor.store;
+
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+import java.util.List;
+
+/**
+ * The result tables (README, "Output tables"): name, schema, partition columns and write mode. Every table carries
+ * {@code run_id}, {@code audit_date}, {@code model} and {@code variant}.
+ */
+public enum Table {
+    /** Every run attempt, appended: what ran, on what, with which conf, and how it ended. */
+    RUNS("runs", new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("job", DataTypes.StringType, false)
+            .add("model", DataTypes.StringType, false)
+            .add("variant", DataTypes.StringType, false)
+            .add("started_at", DataTypes.TimestampType, false)
+            .add("finished_at", DataTypes.TimestampType, false)
+            .add("status", DataTypes.StringType, false)
+            .add("conf", DataTypes.StringType, false)
+            .add("conf_sha256", DataTypes.StringType, false)
+            .add("data_path", DataTypes.StringType, false)
+            .add("rows", DataTypes.LongType, false)
+            .add("data_fingerprint", DataTypes.StringType, false)
+            .add("seed", DataTypes.LongType, false)
+            .add("spark_app_id", DataTypes.StringType, false)
+            .add("spark_master", DataTypes.StringType, false)
+            .add("candor_version", DataTypes.StringType, false)
+            .add("backend", DataTypes.StringType, false)
+            .add("audit_date", DataTypes.StringType, false),
+            List.of("audit_date"), Mode.APPEND),
+
+    /** One row per (variant, split, metric), with the variant's size. */
+    MODEL_METRICS("model_metrics", new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("split", DataTypes.StringType, false)
+            .add("metric", DataTypes.StringType, false)
+            .add("value", DataTypes.DoubleType, false)
+            .add("rows", DataTypes.LongType, false)
+            .add("size_bytes", DataTypes.LongType, false)
+            .add("parameter_count", DataTypes.LongType, false)
+            .add("bits", DataTypes.IntegerType, false)
+            .add("audit_date", DataTypes.StringType, false)
+            .add("model", DataTypes.StringType, false)
+            .add("variant", DataTypes.StringType, false),
+            List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS);
+
+    /** APPEND keeps every row; REPLACE_PARTITIONS swaps exactly the partitions written (idempotent re-runs). */
+    public enum Mode { APPEND, REPLACE_PARTITIONS }
+
+    private final String tableName;
+    private final StructType schema;
+    private final List<String> partitionColumns;
+    private final Mode mode;
+
+    Table(String tableName, StructType schema, List<String> partitionColumns, Mode mode) {
+        this.tableName = tableName;
+        this.schema = schema;
+        this.partitionColumns = partitionColumns;
+        this.mode = mode;
+    }
+
+    public String tableName() {
+        return tableName;
+    }
+
+    public StructType schema() {
+        return schema;
+    }
+
+    public List<String> partitionColumns() {
+        return partitionColumns;
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+}

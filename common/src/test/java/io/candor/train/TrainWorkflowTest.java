@@ -1,0 +1,68 @@
+package io.candor.train;
+
+import io.candor.config.CandorConf;
+import io.candor.config.ConfLoader;
+import io.candor.data.PreparedData;
+import io.candor.store.Table;
+import io.candor.store.TableWriter;
+import io.candor.testing.TestSpark;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.apache.spark.sql.functions.col;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Trains each sample dataset through the real distributed path (local[2], two partitions, parameter averaging) and
+ * checks the test-split floors of the README.
+ */
+class TrainWorkflowTest {
+    @TempDir
+    Path out;
+
+    static CandorConf conf(String dataset, Path out, String... extra) {
+        List<String> overrides = new java.util.ArrayList<>(List.of(
+                "dataset.path=" + TestSpark.sample(dataset + ".csv"),
+                "output.root=" + out.toAbsolutePath(),
+                "train.workers=2",
+                "run.date=2026-11-23"));
+        overrides.addAll(List.of(extra));
+        return new ConfLoader().load(TestSpark.sampleConf(dataset), overrides);
+    }
+
+    @ParameterizedTest(name = "{0}: test {1} >= {2}")
+    @CsvSource({
+            "breast_cancer, accuracy, 0.95",
+            "wine, accuracy, 0.93",
+            "digits, accuracy, 0.95",
+            "adult, accuracy, 0.84",
+            "diabetes, r2, 0.40"})
+    void distributedTrainingReachesTheAccuracyFloor(String dataset, String metric, double floor) {
+        SparkSession spark = TestSpark.session();
+        TrainWorkflow.Outcome outcome = TrainWorkflow.run(spark, conf(dataset, out));
+
+        double value = outcome.metrics().get(PreparedData.TEST).get(metric);
+        System.out.printf("%s: test %s = %.4f (floor %.2f); %s%n", dataset, metric, value, floor, outcome.trace());
+        assertTrue(value >= floor, dataset + " test " + metric + " " + value + " is below " + floor);
+
+        // Parameter averaging really combined two workers, many times.
+        assertEquals(2, outcome.trace().maxWorkersInRound(), "workers in a round");
+        assertTrue(outcome.trace().multiWorkerRounds() >= 2, "averaging rounds across 2 workers: " + outcome.trace());
+
+        // The metrics table holds exactly what the run reported, for this model and variant.
+        TableWriter tables = new TableWriter(spark, out.toString());
+        List<Row> rows = tables.read(Table.MODEL_METRICS)
+                .filter(col("split").equalTo("test").and(col("metric").equalTo(metric))).collectAsList();
+        assertEquals(1, rows.size());
+        assertEquals(value, rows.get(0).getDouble(rows.get(0).fieldIndex("value")), 0.0);
+        assertEquals(dataset, rows.get(0).getString(rows.get(0).fieldIndex("model")));
+        assertEquals(1, tables.read(Table.RUNS).count());
+    }
+}
