@@ -130,8 +130,8 @@ public final class ConfLoader {
         ConfigValueType e = expected.valueType();
         ConfigValueType a = actual.valueType();
         if (e == a) {
-            return e != ConfigValueType.NUMBER || !(expected.unwrapped() instanceof Integer || expected.unwrapped() instanceof Long)
-                    || isIntegral(actual);
+            return true; // integer keys are checked for integrality where they are read
+
         }
         // HOCON lets "20" stand for 20 and 20 for "20"; accept both directions where the value reads cleanly.
         if (e == ConfigValueType.NUMBER && a == ConfigValueType.STRING) {
@@ -147,11 +147,6 @@ public final class ConfLoader {
             return s.equals("true") || s.equals("false");
         }
         return e == ConfigValueType.STRING && (a == ConfigValueType.NUMBER || a == ConfigValueType.BOOLEAN);
-    }
-
-    private static boolean isIntegral(ConfigValue v) {
-        Object n = v.unwrapped();
-        return n instanceof Integer || n instanceof Long || (n instanceof Double d && d == Math.rint(d));
     }
 
     private static ConfigValueType listElementType(String key, ConfigList defaultList) {
@@ -321,7 +316,11 @@ public final class ConfLoader {
         }
 
         private int intAtLeast(String key, int min) {
-            int value = config.getInt(key);
+            double real = config.getDouble(key);
+            if (real != Math.rint(real) || Math.abs(real) > Integer.MAX_VALUE) {
+                throw error(key, real + " is not an integer");
+            }
+            int value = (int) real;
             if (value < min) {
                 throw error(key, value + " is below " + min);
             }

@@ -35,9 +35,13 @@ public final class TrainWorkflow {
     private TrainWorkflow() {
     }
 
+    /**
+     * @param metrics per split ("train", "test"), metric name to value
+     * @param predictions per split, the network outputs behind those metrics
+     */
     public record Outcome(String runId, String model, String variant, Map<String, LinkedHashMap<String, Double>> metrics,
-                          String artifactPath, List<String> tablePaths, TrainingTrace.Summary trace,
-                          long parameterCount, long sizeBytes) {
+                          Map<String, Evaluator.Predictions> predictions, String artifactPath, List<String> tablePaths,
+                          TrainingTrace.Summary trace, long parameterCount, long sizeBytes) {
     }
 
     public static Outcome run(SparkSession spark, CandorConf conf) {
@@ -74,6 +78,7 @@ public final class TrainWorkflow {
 
         int width = data.featurizer().layout().size();
         Map<String, LinkedHashMap<String, Double>> metrics = new LinkedHashMap<>();
+        Map<String, Evaluator.Predictions> predictions = new LinkedHashMap<>();
         Map<String, Long> splitRows = Map.of(PreparedData.TRAIN, data.trainRows(), PreparedData.TEST, data.testRows());
         for (String split : List.of(PreparedData.TRAIN, PreparedData.TEST)) {
             if (splitRows.get(split) == 0) {
@@ -81,6 +86,7 @@ public final class TrainWorkflow {
             }
             Evaluator.Predictions p = Evaluator.predict(spark, networkZip, data.split(split), width,
                     data.isClassification(), data.featurizer().normalizer());
+            predictions.put(split, p);
             metrics.put(split, Evaluator.metrics(p, data.outputs(), data.isClassification()));
         }
 
@@ -113,7 +119,7 @@ public final class TrainWorkflow {
         RunRecord run = new RunRecord(runId, "train", conf.modelName(), variant, started, Instant.now(), "succeeded",
                 conf, data.rows(), data.fingerprint(), spark, backend());
         written.add(tables.write(Table.RUNS, List.of(run.toRow())));
-        return new Outcome(runId, conf.modelName(), variant, metrics, artifactDir.toString(), written, trace,
+        return new Outcome(runId, conf.modelName(), variant, metrics, predictions, artifactDir.toString(), written, trace,
                 network.parameterCount(), networkZip.length);
     }
 

@@ -83,6 +83,13 @@ class ConfLoaderTest {
     }
 
     @Test
+    void realValuedKeysAcceptFractionsEvenWhenTheirDefaultIsWhole() throws IOException {
+        CandorConf conf = new ConfLoader().load(write(MINIMAL), List.of("model.dropout=0.2", "train.l2=0"));
+        assertEquals(0.2, conf.model().dropout());
+        assertEquals(0.0, conf.train().l2());
+    }
+
+    @Test
     void negativeEpochsAreOutOfRange() throws IOException {
         Path file = write(MINIMAL + "train.epochs = -5\n");
         ConfigException e = assertThrows(ConfigException.class, () -> new ConfLoader().load(file, List.of()));

@@ -1,7 +1,5 @@
 package io.candor.train;
 
-import io.candor.config.CandorConf;
-import io.candor.config.ConfLoader;
 import io.candor.data.PreparedData;
 import io.candor.store.Table;
 import io.candor.store.TableWriter;
@@ -27,16 +25,6 @@ class TrainWorkflowTest {
     @TempDir
     Path out;
 
-    static CandorConf conf(String dataset, Path out, String... extra) {
-        List<String> overrides = new java.util.ArrayList<>(List.of(
-                "dataset.path=" + TestSpark.sample(dataset + ".csv"),
-                "output.root=" + out.toAbsolutePath(),
-                "train.workers=2",
-                "run.date=2026-11-23"));
-        overrides.addAll(List.of(extra));
-        return new ConfLoader().load(TestSpark.sampleConf(dataset), overrides);
-    }
-
     @ParameterizedTest(name = "{0}: test {1} >= {2}")
     @CsvSource({
             "breast_cancer, accuracy, 0.95",
@@ -46,7 +34,7 @@ class TrainWorkflowTest {
             "diabetes, r2, 0.40"})
     void distributedTrainingReachesTheAccuracyFloor(String dataset, String metric, double floor) {
         SparkSession spark = TestSpark.session();
-        TrainWorkflow.Outcome outcome = TrainWorkflow.run(spark, conf(dataset, out));
+        TrainWorkflow.Outcome outcome = TrainWorkflow.run(spark, TrainWorkflowTestSupport.conf(dataset, out));
 
         double value = outcome.metrics().get(PreparedData.TEST).get(metric);
         System.out.printf("%s: test %s = %.4f (floor %.2f); %s%n", dataset, metric, value, floor, outcome.trace());
