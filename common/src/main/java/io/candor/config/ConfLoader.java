@@ -181,7 +181,9 @@ public final class ConfLoader {
         if (origin.filename() != null) {
             return "file " + origin.filename() + (origin.lineNumber() > 0 ? ", line " + origin.lineNumber() : "");
         }
-        return origin.description();
+        String description = origin.description();
+        // An override's origin reads "--set k=v: 1"; the line number of a one-line string says nothing.
+        return description.startsWith("--set ") ? description.replaceFirst(": \\d+$", "") : description;
     }
 
     private String suggestion(String key) {

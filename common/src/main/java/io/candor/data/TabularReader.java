@@ -256,9 +256,9 @@ public final class TabularReader {
                 long rowId = found.getLong(i);
                 String c = checked.get(i);
                 String value = raw.filter(col(ROW_ID).equalTo(rowId)).select(c).first().getString(0);
-                throw new InputException("data file " + spec.path() + ": column '" + c + "' row " + rowId + " has '"
-                        + abbreviate(value) + "', which is not a number (expected a number or a missing token "
-                        + spec.missingTokens() + ")");
+                throw new InputException("data file " + spec.path() + ": column '" + c + "' " + rowName(rowId)
+                        + " has '" + abbreviate(value) + "', which is not a number (expected a number or a missing token: "
+                        + tokensText() + ")");
             }
         }
     }
@@ -283,8 +283,8 @@ public final class TabularReader {
                         long rowId = found.getLong(i);
                         String source = all.get(i).equals(LABEL) ? spec.label() : all.get(i);
                         Object value = raw.filter(col(ROW_ID).equalTo(rowId)).select(source).first().get(0);
-                        throw new InputException("data file " + spec.path() + ": column '" + source + "' row " + rowId
-                                + " is missing, NaN or infinite ('" + value + "') and dataset.missing.policy = fail"
+                        throw new InputException("data file " + spec.path() + ": column '" + source + "' "
+                                + rowName(rowId) + " is missing, NaN or infinite ('" + value + "') and dataset.missing.policy = fail"
                                 + " (expected finite values, or policy drop or impute)");
                     }
                 }
@@ -346,6 +346,17 @@ public final class TabularReader {
         } catch (IOException | java.security.NoSuchAlgorithmException e) {
             throw new InputException("data file " + spec.path() + ": cannot be read: " + rootMessage(e), e);
         }
+    }
+
+    /** How a person finds the row: its id, and for positional ids of a CSV, the file line (header is line 1). */
+    private String rowName(long rowId) {
+        boolean positional = spec.idColumn().isEmpty() && spec.resolvedFormat() == DatasetSpec.Format.CSV;
+        return positional ? "row " + rowId + " (line " + (rowId + 2) + ")" : "row id " + rowId;
+    }
+
+    private String tokensText() {
+        return spec.missingTokens().isEmpty() ? "none configured"
+                : String.join(", ", spec.missingTokens().stream().map(t -> "'" + t + "'").toList());
     }
 
     static String abbreviate(String s) {

@@ -78,7 +78,7 @@ public final class DistributedTrainer {
             sparkNetwork.fit(minibatches);
             double elapsed = (System.nanoTime() - start) / 1e9;
             double eta = elapsed / epoch * (train.epochs() - epoch);
-            LOG.info("epoch {}/{}: score {} ({}s elapsed, ETA {}s)", epoch, train.epochs(),
+            LOG.info("epoch {}/{}: last averaged minibatch loss {} ({}s elapsed, ETA {}s)", epoch, train.epochs(),
                     String.format("%.5f", sparkNetwork.getScore()), Math.round(elapsed), Math.round(eta));
         }
         minibatches.unpersist(false);

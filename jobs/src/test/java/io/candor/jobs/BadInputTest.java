@@ -1,0 +1,134 @@
+package io.candor.jobs;
+
+import io.candor.testing.TestSpark;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Each bad input gives one line on stderr that names the input, what is wrong and what was expected; a non-zero exit
+ * code (2 config, 3 data); and no output at all.
+ */
+class BadInputTest {
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void sharedSession() {
+        TestSpark.session(); // the command reuses it instead of starting (and stopping) its own
+    }
+
+    private Path out() {
+        return dir.resolve("out");
+    }
+
+    private Path data(String name, String content) throws IOException {
+        Path file = dir.resolve(name);
+        Files.writeString(file, content);
+        return file;
+    }
+
+    private CliRun train(Path conf, String... sets) {
+        List<String> args = new ArrayList<>(List.of("train", "--conf", conf.toString(),
+                "--set", "output.root=" + out(), "--set", "train.epochs=1"));
+        for (String s : sets) {
+            args.add("--set");
+            args.add(s);
+        }
+        return CliRun.of(args.toArray(new String[0]));
+    }
+
+    private CliRun trainBreastCancer(String... sets) {
+        List<String> all = new ArrayList<>(List.of("dataset.path=" + TestSpark.sample("breast_cancer.csv")));
+        all.addAll(List.of(sets));
+        return train(TestSpark.sampleConf("breast_cancer"), all.toArray(new String[0]));
+    }
+
+    private void assertFails(CliRun run, int code, String... fragments) {
+        assertEquals(code, run.exitCode(), run.err());
+        String[] lines = run.err().strip().split("\n");
+        assertEquals(1, lines.length, "one line on stderr, got:\n" + run.err());
+        for (String f : fragments) {
+            assertTrue(lines[0].contains(f), "'" + f + "' missing from: " + lines[0]);
+        }
+        assertFalse(Files.exists(out()), "a failed run wrote output under " + out());
+    }
+
+    @Test
+    void missingDataFile() {
+        assertFails(trainBreastCancer("dataset.path=" + dir.resolve("nope.csv")), 3,
+                "nope.csv", "does not exist");
+    }
+
+    @Test
+    void emptyDataFile() throws IOException {
+        Path empty = data("empty.csv", "");
+        assertFails(trainBreastCancer("dataset.path=" + empty), 3, "empty.csv", "is empty");
+    }
+
+    @Test
+    void confNamesAColumnTheDataLacks() {
+        assertFails(trainBreastCancer("dataset.label=diagnosis"), 3,
+                "dataset.label", "'diagnosis'", "breast_cancer.csv", "mean_radius");
+    }
+
+    @Test
+    void nonNumericValueInANumericColumn() throws IOException {
+        Path csv = data("bad.csv", "a,b,target\n1,2,0\n3,x7,1\n5,6,0\n7,8,1\n");
+        assertFails(trainBreastCancer("dataset.path=" + csv), 3, "bad.csv", "column 'b'", "row 1", "'x7'",
+                "not a number");
+    }
+
+    @Test
+    void nanOrInfinityWhenThePolicyIsFail() throws IOException {
+        Path nan = data("nan.csv", "a,b,target\n1,2,0\n3,NaN,1\n5,6,0\n7,8,1\n");
+        assertFails(trainBreastCancer("dataset.path=" + nan, "dataset.missing.tokens=[]"), 3, "nan.csv",
+                "column 'b'", "row 1", "policy = fail");
+        Path inf = data("inf.csv", "a,b,target\n1,2,0\n3,4,1\nInfinity,6,0\n7,8,1\n");
+        assertFails(trainBreastCancer("dataset.path=" + inf), 3, "inf.csv", "column 'a'", "row 2", "policy = fail");
+    }
+
+    @Test
+    void labelWithOneClassOnly() throws IOException {
+        Path csv = data("oneclass.csv", "a,b,target\n1,2,1\n3,4,1\n5,6,1\n7,8,1\n");
+        assertFails(trainBreastCancer("dataset.path=" + csv), 3, "oneclass.csv", "one class only",
+                "at least 2 classes");
+    }
+
+    @Test
+    void unknownConfKey() throws IOException {
+        Path conf = data("job.conf", "dataset { name = x, path = x.csv, label = y }\ntrain { epohcs = 3 }\n");
+        assertFails(train(conf), 2, "train.epohcs", "unknown key", "job.conf", "line 2", "train.epochs");
+    }
+
+    @Test
+    void negativeEpochCount() throws IOException {
+        Path conf = data("job.conf", "dataset { name = x, path = x.csv, label = y }\ntrain { epochs = -3 }\n");
+        CliRun run = CliRun.of("train", "--conf", conf.toString(), "--set", "output.root=" + out());
+        assertFails(run, 2, "train.epochs", "-3 is below 1", "job.conf", "line 2");
+    }
+
+    @Test
+    void raggedCsvLine() throws IOException {
+        Path csv = data("ragged.csv", "a,b,target\n1,2,0\n3,4,1,9\n5,6,0\n");
+        assertFails(trainBreastCancer("dataset.path=" + csv), 3, "ragged.csv", "'3,4,1,9'", "3 fields");
+    }
+
+    @Test
+    void usageErrorsExitTwo() {
+        CliRun run = CliRun.of("train");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().contains("--conf"), run.err());
+        assertEquals(2, CliRun.of("frobnicate").exitCode());
+    }
+}

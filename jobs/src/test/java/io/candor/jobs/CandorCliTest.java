@@ -1,0 +1,50 @@
+package io.candor.jobs;
+
+import io.candor.testing.TestSpark;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CandorCliTest {
+    @TempDir
+    Path out;
+
+    @Test
+    void helpIsAvailableForTheCommandAndEachSubcommand() {
+        CliRun top = CliRun.of("--help");
+        assertEquals(0, top.exitCode());
+        assertTrue(top.out().contains("train") && top.out().contains("Exit codes"), top.out());
+        CliRun train = CliRun.of("train", "--help");
+        assertEquals(0, train.exitCode());
+        assertTrue(train.out().contains("--conf") && train.out().contains("--set"), train.out());
+    }
+
+    @Test
+    void trainPrintsMetricsAndWritesReadableTables() {
+        SparkSession spark = TestSpark.session();
+        CliRun run = CliRun.of("train", "--conf", TestSpark.sampleConf("breast_cancer").toString(),
+                "--set", "dataset.path=" + TestSpark.sample("breast_cancer.csv"),
+                "--set", "output.root=" + out, "--set", "train.epochs=3", "--date", "2026-11-20");
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains("test   accuracy"), run.out());
+        assertTrue(run.out().contains("table:  " + out.resolve("model_metrics")), run.out());
+        assertTrue(run.out().contains("table:  " + out.resolve("runs")), run.out());
+
+        List<Row> runs = spark.read().parquet(out.resolve("runs").toString()).collectAsList();
+        assertEquals(1, runs.size());
+        Row r = runs.get(0);
+        assertEquals("succeeded", r.getString(r.fieldIndex("status")));
+        assertEquals("2026-11-20", r.get(r.fieldIndex("audit_date")).toString());
+        assertEquals(569L, r.getLong(r.fieldIndex("rows")));
+        long metrics = spark.read().parquet(out.resolve("model_metrics").toString())
+                .filter("audit_date = '2026-11-20' and model = 'breast_cancer' and variant = 'teacher-fp32'").count();
+        assertTrue(metrics >= 8, "metrics rows: " + metrics);
+    }
+}
