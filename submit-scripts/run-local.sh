@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Runs a candor command in Spark local mode with spark-submit semantics:
-#   submit-scripts/run-local.sh <command> <conf> [more candor args...]
-# e.g. submit-scripts/run-local.sh train conf/samples/breast_cancer.conf --set train.epochs=5
-#
-# Uses $SPARK_HOME/bin/spark-submit when SPARK_HOME is set; otherwise Spark's own SparkSubmit class from the
-# Maven-resolved Spark jars, so a fresh clone needs only Java 17 and Maven.
-# Environment: CANDOR_MASTER (default local[*]), CANDOR_DRIVER_MEMORY (default 4g), JAVA_OPTS.
+# Runs one Candor command on Spark in local mode, through spark-submit.
 set -euo pipefail
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  cat <<'EOF'
+Usage: submit-scripts/run-local.sh <command> <conf> [more candor args...]
+  e.g. submit-scripts/run-local.sh train conf/samples/breast_cancer.conf --set train.epochs=5
+
+Commands: those of `candor --help` (now: train).
+Builds the jar first if it is missing. Uses $SPARK_HOME/bin/spark-submit when SPARK_HOME is set,
+otherwise Spark's SparkSubmit from the Maven-resolved Spark jars (needs only Java 17 and Maven).
+
+Environment: CANDOR_MASTER (default local[*]), CANDOR_DRIVER_MEMORY (default 4g), JAVA_OPTS.
+Exit code: Candor's (0 ok, 1 internal, 2 usage/config, 3 input data/model, 4 audit threshold breached).
+EOF
 }
 
-if [[ $# -lt 1 || "$1" == "-h" || "$1" == "--help" ]]; then
+if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
   usage
   exit 0
 fi
@@ -24,20 +28,38 @@ command="$1"
 conf="$2"
 shift 2
 
+# The conf is named relative to the caller's directory, but we run from the project root.
+if [[ -f "$conf" ]]; then
+  conf="$(cd "$(dirname "$conf")" && pwd)/$(basename "$conf")"
+fi
+
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-# Java 17 closes JDK internals that Spark and ND4J use; the same list as candor.jvm.opens in pom.xml.
+# Java 17 closes JDK internals that Spark and ND4J reach into; keep in sync with candor.jvm.opens in pom.xml.
 opens="--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED -Djdk.reflect.useDirectMethodHandle=false"
+log4j="-Dlog4j2.configurationFile=$root/conf/log4j2.properties"
 
-jar="$(ls jobs/target/candor-jobs-*.jar 2>/dev/null | grep -v original- | head -n 1 || true)"
+find_jar() {
+  local f
+  for f in jobs/target/candor-jobs-*.jar; do
+    case "$f" in
+      *-tests.jar | *-sources.jar | *-javadoc.jar) ;;
+      *) [[ -f "$f" ]] && { echo "$f"; return 0; } ;;
+    esac
+  done
+  return 1
+}
+
+jar="$(find_jar || true)"
 if [[ -z "$jar" || ! -f jobs/target/spark-classpath.txt ]]; then
-  echo "run-local.sh: building the shaded jar (mvn -DskipTests package) ..." >&2
+  echo "run-local.sh: building the Candor jar (mvn -B -q -DskipTests package)..." >&2
   mvn -B -q -DskipTests package >&2
-  jar="$(ls jobs/target/candor-jobs-*.jar | grep -v original- | head -n 1)"
+  jar="$(find_jar)"
 fi
 
-log4j="-Dlog4j2.configurationFile=$root/conf/log4j2.properties"
+# The log4j option rides in spark.driver.extraJavaOptions, not --driver-java-options: both set the same
+# key, and whichever comes last would silently drop the other's add-opens.
 submit_args=(
   --master "${CANDOR_MASTER:-local[*]}"
   --class io.candor.jobs.Candor
@@ -48,10 +70,14 @@ submit_args=(
   "$jar" "$command" --conf "$conf" "$@"
 )
 
+# exec, so that Candor's exit code is the script's.
 if [[ -n "${SPARK_HOME:-}" && -x "$SPARK_HOME/bin/spark-submit" ]]; then
   exec "$SPARK_HOME/bin/spark-submit" "${submit_args[@]}"
 fi
-# In client mode the driver is this JVM: the options must be on the java command itself.
+
+# In client mode the driver is this very JVM, started before SparkSubmit reads its arguments: the heap
+# size, add-opens and log4j config must be on the java command line itself. JAVA_OPTS comes after -Xmx so
+# that it can override it, and is split into words on purpose.
 # shellcheck disable=SC2086
-exec java ${JAVA_OPTS:-} -Xmx"${CANDOR_DRIVER_MEMORY:-4g}" $opens "$log4j" \
+exec java -Xmx"${CANDOR_DRIVER_MEMORY:-4g}" ${JAVA_OPTS:-} $opens "$log4j" \
   -cp "$(cat jobs/target/spark-classpath.txt)" org.apache.spark.deploy.SparkSubmit "${submit_args[@]}"

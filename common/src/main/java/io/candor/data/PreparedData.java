@@ -10,15 +10,12 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.udf;
-import static org.apache.spark.sql.functions.when;
 
 /**
  * A dataset ready for training and evaluation: {@code frame} has {@code row_id}, {@code split} ("train" or "test"),
@@ -75,8 +72,7 @@ public record PreparedData(Dataset<Row> frame, Featurizer featurizer, List<Strin
         }
 
         Dataset<Row> train = labelled.filter(col(SPLIT).equalTo(TRAIN));
-        List<String> columnOrder = new ArrayList<>(Arrays.asList(parsed.frame().columns()));
-        Featurizer featurizer = Featurizer.fit(train, parsed.numeric(), parsed.categorical(), columnOrder, spec,
+        Featurizer featurizer = Featurizer.fit(train, parsed.numeric(), parsed.categorical(), parsed.featureOrder(), spec,
                 labelMean, labelStd);
         if (spec.isImage()) {
             int[] s = spec.imageShape();

@@ -57,9 +57,13 @@ public final class TabularReader {
         this.spec = spec;
     }
 
-    /** The parsed, validated rows and the columns they were read as. */
-    public record Parsed(Dataset<Row> frame, List<String> numeric, List<String> categorical, long rows,
-                         String fingerprint) {
+    /**
+     * The parsed, validated rows and the columns they were read as.
+     *
+     * @param featureOrder the feature columns (numeric and categorical) in the file's order
+     */
+    public record Parsed(Dataset<Row> frame, List<String> numeric, List<String> categorical, List<String> featureOrder,
+                         long rows, String fingerprint) {
     }
 
     public Parsed read() {
@@ -113,7 +117,8 @@ public final class TabularReader {
             throw new InputException("data file " + spec.path() + ": no rows left after dataset.missing.policy = "
                     + spec.missingPolicy().name().toLowerCase() + " (expected at least one complete row)");
         }
-        return new Parsed(handled, List.copyOf(numeric), List.copyOf(categorical), rows, fingerprint);
+        List<String> featureOrder = columns.stream().filter(c -> numeric.contains(c) || categorical.contains(c)).toList();
+        return new Parsed(handled, List.copyOf(numeric), List.copyOf(categorical), featureOrder, rows, fingerprint);
     }
 
     private Dataset<Row> readCsv() {
