@@ -188,48 +188,69 @@ public final class Metrics {
         double sum = 0;
         for (int i = 0; i < labels.length; i++) {
             // Clipping keeps one confidently wrong row from making the whole split infinite.
-            double p = Math.min(Math.max(probs[i][labels[i]], EPS), 1 - EPS);
-            sum -= Math.log(p);
+            sum += rowLogLoss(probs[i][labels[i]]);
         }
         return sum / labels.length;
     }
 
     private static double macroF1Checked(double[][] probs, int[] labels, int numClasses) {
-        long[] tp = new long[numClasses];
-        long[] fp = new long[numClasses];
-        long[] fn = new long[numClasses];
+        long[][] confusion = new long[numClasses][numClasses];
         for (int i = 0; i < labels.length; i++) {
-            int predicted = argmax(probs[i]);
-            if (predicted == labels[i]) {
-                tp[predicted]++;
-            } else {
-                fp[predicted]++;
-                fn[labels[i]]++;
-            }
+            confusion[labels[i]][argmax(probs[i])]++;
         }
+        return macroF1(confusion);
+    }
+
+    /**
+     * Macro-F1 from a confusion matrix ({@code confusion[label][predicted]}), averaged over the classes that occur as
+     * a label or a prediction. Lets distributed callers merge counts and get exactly the whole-array value.
+     */
+    public static double macroF1(long[][] confusion) {
+        int numClasses = confusion.length;
         double sum = 0;
         int present = 0;
         for (int c = 0; c < numClasses; c++) {
-            long denominator = 2 * tp[c] + fp[c] + fn[c];
-            if (denominator == 0) {
-                continue; // neither a label nor a prediction: see the method's Javadoc
+            long tp = confusion[c][c];
+            long fp = 0;
+            long fn = 0;
+            for (int k = 0; k < numClasses; k++) {
+                if (k != c) {
+                    fp += confusion[k][c];
+                    fn += confusion[c][k];
+                }
             }
-            sum += 2.0 * tp[c] / denominator;
+            long denominator = 2 * tp + fp + fn;
+            if (denominator == 0) {
+                continue; // neither a label nor a prediction: see macroF1's Javadoc
+            }
+            sum += 2.0 * tp / denominator;
             present++;
         }
-        // present >= 1: the input is non-empty, so at least one class was predicted.
+        if (present == 0) {
+            throw new IllegalArgumentException("confusion matrix is empty (expected at least one row counted)");
+        }
         return sum / present;
     }
 
-    /** First index of the maximum; NaN was rejected by the argument checks, so plain {@code >} is a total order. */
-    private static int argmax(double[] row) {
+    /** The log-loss of one row: −log of the label's probability, clipped to [1e-15, 1 − 1e-15]. */
+    public static double rowLogLoss(double labelProbability) {
+        return -Math.log(Math.min(Math.max(labelProbability, EPS), 1 - EPS));
+    }
+
+    /** Index of the largest value; ties go to the lowest index. */
+    public static int argmax(double[] values, int offset, int length) {
         int best = 0;
-        for (int j = 1; j < row.length; j++) {
-            if (row[j] > row[best]) {
+        for (int j = 1; j < length; j++) {
+            if (values[offset + j] > values[offset + best]) {
                 best = j;
             }
         }
         return best;
+    }
+
+    /** First index of the maximum; NaN was rejected by the argument checks, so plain {@code >} is a total order. */
+    private static int argmax(double[] row) {
+        return argmax(row, 0, row.length);
     }
 
     /** First index whose value is not below {@code v} (ascending {@code a}). */

@@ -7,8 +7,8 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 
 /**
- * The one local SparkSession of a test JVM: {@code local[2]}, so that every distributed path really runs two tasks in
- * parallel; and paths into the project (sample data, confs).
+ * The one local SparkSession of a test JVM: {@code local[2,2]}, so that every distributed path really runs two tasks in
+ * parallel and a task may fail once and be retried; and paths into the project (sample data, confs).
  */
 public final class TestSpark {
     private static SparkSession session;
@@ -19,7 +19,7 @@ public final class TestSpark {
     public static synchronized SparkSession session() {
         if (session == null) {
             session = SparkSession.builder()
-                    .master("local[2]")
+                    .master("local[2,2]") // 2 threads; a task may fail once and be retried
                     .appName("candor-tests")
                     .config("spark.ui.enabled", "false")
                     .config("spark.sql.shuffle.partitions", "4")
