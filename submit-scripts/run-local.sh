@@ -5,9 +5,11 @@ set -euo pipefail
 usage() {
   cat <<'EOF'
 Usage: submit-scripts/run-local.sh <command> <conf> [more candor args...]
+       submit-scripts/run-local.sh bench <benchmark> <conf> [more candor args...]
   e.g. submit-scripts/run-local.sh train conf/samples/breast_cancer.conf --set train.epochs=5
+       submit-scripts/run-local.sh bench importance conf/samples/digits.conf
 
-Commands: those of `candor --help` (now: train).
+Commands: those of `candor --help` (now: train, importance, bench importance).
 Builds the jar first if it is missing. Uses $SPARK_HOME/bin/spark-submit when SPARK_HOME is set,
 otherwise Spark's SparkSubmit from the Maven-resolved Spark jars (needs only Java 17 and Maven).
 
@@ -24,9 +26,15 @@ if [[ $# -lt 2 ]]; then
   usage >&2
   exit 2
 fi
-command="$1"
-conf="$2"
-shift 2
+command=("$1")
+shift
+# Benchmarks are two words: bench <name> <conf>.
+if [[ "${command[0]}" == "bench" && $# -ge 2 ]]; then
+  command+=("$1")
+  shift
+fi
+conf="$1"
+shift
 
 # The conf is named relative to the caller's directory, but we run from the project root.
 if [[ -f "$conf" ]]; then
@@ -67,7 +75,7 @@ submit_args=(
   --conf "spark.driver.extraJavaOptions=$opens $log4j"
   --conf "spark.executor.extraJavaOptions=$opens"
   --conf spark.ui.enabled=false
-  "$jar" "$command" --conf "$conf" "$@"
+  "$jar" "${command[@]}" --conf "$conf" "$@"
 )
 
 # exec, so that Candor's exit code is the script's.

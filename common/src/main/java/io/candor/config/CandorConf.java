@@ -1,6 +1,7 @@
 package io.candor.config;
 
 import io.candor.data.DatasetSpec;
+import io.candor.explain.ImportanceSpec;
 import io.candor.model.ModelSpec;
 import io.candor.train.TrainSpec;
 
@@ -19,6 +20,7 @@ public record CandorConf(
         DatasetSpec dataset,
         ModelSpec model,
         TrainSpec train,
+        ImportanceSpec importance,
         String source,
         String rendered,
         String sha256) {

@@ -11,6 +11,7 @@ import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import io.candor.data.DatasetSpec;
+import io.candor.explain.ImportanceSpec;
 import io.candor.model.ModelSpec;
 import io.candor.train.TrainSpec;
 
@@ -36,6 +37,8 @@ import java.util.function.Function;
  */
 public final class ConfLoader {
     static final String DEFAULTS_RESOURCE = "candor/application.conf";
+    /** Sections whose keys the user names (each a list of column names). */
+    static final List<String> FREE_FORM = List.of("importance.groups");
 
     private final Config defaults;
 
@@ -80,10 +83,11 @@ public final class ConfLoader {
         String key = override.substring(0, eq).trim();
         String raw = override.substring(eq + 1).trim();
         String origin = "--set " + override;
-        if (!defaults.hasPathOrNull(key)) {
+        boolean freeForm = FREE_FORM.stream().anyMatch(f -> key.startsWith(f + "."));
+        if (!freeForm && !defaults.hasPathOrNull(key)) {
             throw new ConfigException("conf key " + key + ": unknown key (" + origin + ")" + suggestion(key));
         }
-        ConfigValueType expected = defaults.getValue(key).valueType();
+        ConfigValueType expected = freeForm ? ConfigValueType.LIST : defaults.getValue(key).valueType();
         try {
             if (expected == ConfigValueType.STRING) {
                 return ConfigFactory.empty(origin).withValue(key, ConfigValueFactory.fromAnyRef(raw, origin));
@@ -99,6 +103,15 @@ public final class ConfLoader {
         for (Map.Entry<String, ConfigValue> entry : job.entrySet()) {
             String key = entry.getKey();
             ConfigValue value = entry.getValue();
+            String freeForm = FREE_FORM.stream().filter(f -> key.startsWith(f + ".")).findFirst().orElse(null);
+            if (freeForm != null) {
+                if (value.valueType() != ConfigValueType.LIST || ((ConfigList) value).stream()
+                        .anyMatch(v -> v.valueType() != ConfigValueType.STRING)) {
+                    throw new ConfigException("conf key " + key + ": " + value.render(ConfigRenderOptions.concise())
+                            + " is not a list of column names (expected e.g. [a, b]; " + where(value.origin()) + ")");
+                }
+                continue;
+            }
             if (!defaults.hasPathOrNull(key)) {
                 String parent = key.contains(".") ? key.substring(0, key.lastIndexOf('.')) : "";
                 if (!parent.isEmpty() && defaults.hasPath(parent)
@@ -284,7 +297,18 @@ public final class ConfLoader {
                     intAtLeast("train.workers", 0),
                     intAtLeast("train.averaging-frequency", 1));
 
-            return new CandorConf(seed, date, master, appName, root, dataset, model, train, confFile, rendered,
+            ImportanceSpec importance = new ImportanceSpec(
+                    choice("importance.split", ImportanceSpec.Split::valueOf, "test, train or all"),
+                    intAtLeast("importance.n-repeats", 1),
+                    choice("importance.mode", ImportanceSpec.Mode::valueOf, "exact or block"),
+                    intAtLeast("importance.blocks", 0),
+                    metrics("importance.metrics", dataset.task()),
+                    intAtLeast("importance.sample-rows", 0),
+                    longAtLeast("importance.batch-values", 1000),
+                    config.getStringList("importance.variants"),
+                    groups("importance.groups"));
+
+            return new CandorConf(seed, date, master, appName, root, dataset, model, train, importance, confFile, rendered,
                     io.candor.util.Hashing.sha256(rendered));
         }
 
@@ -327,6 +351,35 @@ public final class ConfLoader {
                 throw error(key, value + " is below " + min);
             }
             return value;
+        }
+
+        private long longAtLeast(String key, long min) {
+            long value = config.getLong(key);
+            if (value < min) {
+                throw error(key, value + " is below " + min);
+            }
+            return value;
+        }
+
+        private List<String> metrics(String key, DatasetSpec.Task task) {
+            List<String> allowed = task == DatasetSpec.Task.REGRESSION ? List.of("rmse", "mae", "r2")
+                    : List.of("accuracy", "log_loss", "macro_f1", "auc");
+            List<String> metrics = config.getStringList(key);
+            for (String m : metrics) {
+                if (!allowed.contains(m)) {
+                    throw error(key, "'" + m + "' does not fit a " + task.name().toLowerCase(Locale.ROOT)
+                            + " task (expected one of " + String.join(", ", allowed) + ")");
+                }
+            }
+            return metrics;
+        }
+
+        private java.util.LinkedHashMap<String, List<String>> groups(String key) {
+            java.util.LinkedHashMap<String, List<String>> groups = new java.util.LinkedHashMap<>();
+            for (Map.Entry<String, ConfigValue> e : config.getConfig(key).root().entrySet()) {
+                groups.put(e.getKey(), config.getStringList(key + "." + com.typesafe.config.ConfigUtil.quoteString(e.getKey())));
+            }
+            return groups;
         }
 
         private double doubleIn(String key, double lo, double hi, boolean loInclusive) {

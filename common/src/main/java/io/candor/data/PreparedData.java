@@ -44,6 +44,25 @@ public record PreparedData(Dataset<Row> frame, Featurizer featurizer, List<Strin
 
     /** Reads, validates, splits by (seed, row id), fits the featurizer on the training split and transforms all rows. */
     public static PreparedData prepare(SparkSession spark, DatasetSpec spec, long seed) {
+        return prepare(spark, spec, seed, null, null);
+    }
+
+    /**
+     * Like {@link #prepare(SparkSession, DatasetSpec, long)}, but with a model's own featurizer and classes: the
+     * rows are transformed exactly as the model was trained, and must have the model's input columns and labels.
+     */
+    public static PreparedData prepareFor(SparkSession spark, DatasetSpec spec, long seed, Featurizer featurizer,
+                                          List<String> classes, String model) {
+        FeatureLayout layout = featurizer.layout();
+        return prepare(spark, spec, seed, featurizer, new ModelInputs(layout, classes, model));
+    }
+
+    /** What a given model expects of the data. */
+    private record ModelInputs(FeatureLayout layout, List<String> classes, String model) {
+    }
+
+    private static PreparedData prepare(SparkSession spark, DatasetSpec spec, long seed, Featurizer given,
+                                        ModelInputs expected) {
         TabularReader.Parsed parsed = new TabularReader(spark, spec).read();
         double testFraction = spec.testFraction();
         var splitOf = udf((UDF1<Long, String>) id -> Seeds.uniform(seed, SPLIT_STREAM, id) < testFraction ? TEST : TRAIN,
@@ -54,8 +73,11 @@ public record PreparedData(Dataset<Row> frame, Featurizer featurizer, List<Strin
         double labelMean = 0.0;
         double labelStd = 1.0;
         Dataset<Row> labelled;
+        if (expected != null) {
+            checkInputs(parsed, expected, spec);
+        }
         if (spec.task() == DatasetSpec.Task.CLASSIFICATION) {
-            classes = classesOf(withSplit, spec);
+            classes = expected != null ? checkedClasses(withSplit, expected, spec) : classesOf(withSplit, spec);
             Map<String, Integer> index = new HashMap<>();
             for (int i = 0; i < classes.size(); i++) {
                 index.put(classes.get(i), i);
@@ -72,8 +94,8 @@ public record PreparedData(Dataset<Row> frame, Featurizer featurizer, List<Strin
         }
 
         Dataset<Row> train = labelled.filter(col(SPLIT).equalTo(TRAIN));
-        Featurizer featurizer = Featurizer.fit(train, parsed.numeric(), parsed.categorical(), parsed.featureOrder(), spec,
-                labelMean, labelStd);
+        Featurizer featurizer = given != null ? given : Featurizer.fit(train, parsed.numeric(), parsed.categorical(),
+                parsed.featureOrder(), spec, labelMean, labelStd);
         if (spec.isImage()) {
             int[] s = spec.imageShape();
             if (s[0] * s[1] * s[2] != featurizer.layout().size()) {
@@ -93,6 +115,31 @@ public record PreparedData(Dataset<Row> frame, Featurizer featurizer, List<Strin
         }
         return new PreparedData(frame, featurizer, classes, spec, parsed.rows(), trainRows, testRows,
                 parsed.fingerprint());
+    }
+
+    private static void checkInputs(TabularReader.Parsed parsed, ModelInputs expected, DatasetSpec spec) {
+        if (!expected.layout().numericColumns().equals(parsed.numeric())
+                || !expected.layout().categoricalColumns().equals(parsed.categorical())) {
+            throw new InputException("model " + expected.model() + ": expects numeric columns "
+                    + expected.layout().numericColumns() + " and categorical columns "
+                    + expected.layout().categoricalColumns() + ", but the conf reads " + parsed.numeric() + " and "
+                    + parsed.categorical() + " from data file " + spec.path() + " (expected the model's inputs)");
+        }
+    }
+
+    private static List<String> checkedClasses(Dataset<Row> rows, ModelInputs expected, DatasetSpec spec) {
+        List<String> unknown = new ArrayList<>();
+        for (Row r : rows.select(TabularReader.LABEL).distinct().limit(10_001).collectAsList()) {
+            if (!expected.classes().contains(r.getString(0))) {
+                unknown.add(r.getString(0));
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new InputException("data file " + spec.path() + ": label values " + unknown.subList(0,
+                    Math.min(5, unknown.size())) + " are not classes of model " + expected.model() + " (expected one of "
+                    + expected.classes() + ")");
+        }
+        return expected.classes();
     }
 
     /** Distinct labels, numerically ordered when all are numbers (so "10" follows "9"), else alphabetically. */

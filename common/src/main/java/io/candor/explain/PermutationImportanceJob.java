@@ -44,13 +44,11 @@ import static org.apache.spark.sql.functions.udf;
 public final class PermutationImportanceJob {
     private static final long BLOCK_STREAM = 0xB10CL;
 
-    public enum Mode { EXACT, BLOCK }
-
     /**
      * @param blocks number of blocks in BLOCK mode (0: Spark's default parallelism)
      * @param batchValues doubles per network call
      */
-    public record Options(int repeats, Mode mode, int blocks, long seed, long batchValues, List<String> metrics,
+    public record Options(int repeats, ImportanceSpec.Mode mode, int blocks, long seed, long batchValues, List<String> metrics,
                           String label) {
     }
 
@@ -76,7 +74,7 @@ public final class PermutationImportanceJob {
         List<Tuple2<Integer, PermutationScorer.BlockScores>> partials;
         long rowCount;
         int tasks;
-        if (options.mode() == Mode.EXACT) {
+        if (options.mode() == ImportanceSpec.Mode.EXACT) {
             // Donors: every row's input, in row-id order, broadcast once.
             List<Row> all = input.select(TabularReader.ROW_ID, Featurizer.FEATURES).orderBy(TabularReader.ROW_ID)
                     .collectAsList();

@@ -45,6 +45,25 @@ public enum Table {
             .add("audit_date", DataTypes.StringType, false)
             .add("model", DataTypes.StringType, false)
             .add("variant", DataTypes.StringType, false),
+            List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS),
+
+    /** One row per (variant, feature group, metric): importance with its spread and interval. */
+    PERMUTATION_IMPORTANCE("permutation_importance", new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("feature", DataTypes.StringType, false)
+            .add("metric", DataTypes.StringType, false)
+            .add("baseline", DataTypes.DoubleType, false)
+            .add("importance_mean", DataTypes.DoubleType, false)
+            .add("importance_std", DataTypes.DoubleType, false)
+            .add("ci_low", DataTypes.DoubleType, false)
+            .add("ci_high", DataTypes.DoubleType, false)
+            .add("n_repeats", DataTypes.IntegerType, false)
+            .add("rank", DataTypes.IntegerType, false)
+            .add("mode", DataTypes.StringType, false)
+            .add("rows", DataTypes.LongType, false)
+            .add("audit_date", DataTypes.StringType, false)
+            .add("model", DataTypes.StringType, false)
+            .add("variant", DataTypes.StringType, false),
             List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS);
 
     /** APPEND keeps every row; REPLACE_PARTITIONS swaps exactly the partitions written (idempotent re-runs). */

@@ -70,7 +70,7 @@ class PermutationImportanceJobTest {
         regression = fixture("diabetes");
     }
 
-    static PermutationImportanceJob.Options options(PermutationImportanceJob.Mode mode, List<String> metrics) {
+    static PermutationImportanceJob.Options options(ImportanceSpec.Mode mode, List<String> metrics) {
         return new PermutationImportanceJob.Options(4, mode, 3, 11L, 50_000, metrics, "test");
     }
 
@@ -163,7 +163,7 @@ class PermutationImportanceJobTest {
         for (Fixture f : List.of(binary, regression)) {
             Dataset<Row> rows = f.data().split(PreparedData.TEST).repartition(partitions);
             List<String> metrics = ScoreAccumulator.metricNames(f.data().isClassification(), f.data().outputs());
-            var o = options(PermutationImportanceJob.Mode.EXACT, metrics);
+            var o = options(ImportanceSpec.Mode.EXACT, metrics);
             List<ImportanceResult> actual = PermutationImportanceJob.run(TestSpark.session(), rows, f.source(),
                     f.groups(), f.inputs(), f.data().isClassification(), f.data().outputs(), o);
             assertMatches(reference(f, rows, o), actual, 1e-9);
@@ -174,7 +174,7 @@ class PermutationImportanceJobTest {
     void aRetriedTaskGivesIdenticalNumbers() {
         Fixture f = binary;
         Dataset<Row> rows = f.data().split(PreparedData.TEST).repartition(3);
-        var o = options(PermutationImportanceJob.Mode.EXACT, List.of("accuracy", "auc", "log_loss"));
+        var o = options(ImportanceSpec.Mode.EXACT, List.of("accuracy", "auc", "log_loss"));
         List<ImportanceResult> undisturbed = PermutationImportanceJob.run(TestSpark.session(), rows, f.source(),
                 f.groups(), f.inputs(), true, 2, o);
         ModelSource delegate = f.source();
@@ -195,7 +195,7 @@ class PermutationImportanceJobTest {
     @Test
     void blockModeIsDeterministicWhateverThePartitioning() {
         Fixture f = binary;
-        var o = options(PermutationImportanceJob.Mode.BLOCK, List.of("accuracy", "log_loss"));
+        var o = options(ImportanceSpec.Mode.BLOCK, List.of("accuracy", "log_loss"));
         Dataset<Row> test = f.data().split(PreparedData.TEST);
         List<ImportanceResult> a = PermutationImportanceJob.run(TestSpark.session(), test.repartition(1), f.source(),
                 f.groups(), f.inputs(), true, 2, o);
