@@ -103,8 +103,8 @@ public final class ImportanceWorkflow {
     private static Plan plan(SparkSession spark, CandorConf conf, String variant) {
         ModelArtifact artifact = ModelArtifact.load(spark, ModelArtifact.directory(conf.outputRoot(), conf.modelName(), variant));
         String name = conf.modelName() + "/" + variant;
-        PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), conf.seed(), artifact.featurizer(),
-                artifact.metadata().classes(), name);
+        PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), splitSeed(artifact, conf),
+                artifact.featurizer(), artifact.metadata().classes(), name);
         List<FeatureGroup> groups = FeatureGroups.resolve(data.featurizer().layout(), conf.importance().groups(), name);
         List<String> metrics = conf.importance().metrics().isEmpty()
                 ? ScoreAccumulator.metricNames(data.isClassification(), data.outputs()) : conf.importance().metrics();
@@ -113,6 +113,15 @@ public final class ImportanceWorkflow {
                     + name + " has " + data.outputs() + " classes (expected accuracy, log_loss or macro_f1)");
         }
         return new Plan(variant, artifact, data, rows(data, conf), groups, metrics);
+    }
+
+    /**
+     * The seed the model's train/test split was drawn with: a model is evaluated on its own test rows even when
+     * {@code run.seed} changes (which then varies only the permutations).
+     */
+    static long splitSeed(ModelArtifact artifact, CandorConf conf) {
+        String seed = artifact.metadata().provenance().get("seed");
+        return seed != null ? Long.parseLong(seed) : conf.seed();
     }
 
     private static Dataset<Row> rows(PreparedData data, CandorConf conf) {
