@@ -47,4 +47,31 @@ class CandorCliTest {
                 .filter("audit_date = '2026-11-20' and model = 'breast_cancer' and variant = 'teacher-fp32'").count();
         assertTrue(metrics >= 8, "metrics rows: " + metrics);
     }
+
+    @Test
+    void importanceRunsAfterTrainAndBadGroupsExitTwo() {
+        String[] common = {"--conf", TestSpark.sampleConf("wine").toString(),
+                "--set", "dataset.path=" + TestSpark.sample("wine.csv"), "--set", "output.root=" + out,
+                "--set", "train.epochs=3", "--set", "importance.n-repeats=2"};
+        assertEquals(0, CliRun.of(concat("train", common)).exitCode());
+        CliRun run = CliRun.of(concat("importance", common));
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains("wine/teacher-fp32: top features by log_loss"), run.out());
+        assertTrue(run.out().contains("table:  " + out.resolve("permutation_importance")), run.out());
+
+        CliRun bad = CliRun.of(concat("importance", concat("--set", concat("importance.groups.g=[nope]", common))));
+        assertEquals(2, bad.exitCode());
+        assertTrue(bad.err().contains("'nope' is not an input of model wine"), bad.err());
+
+        CliRun help = CliRun.of("bench", "importance", "--help");
+        assertEquals(0, help.exitCode());
+        assertTrue(help.out().contains("explainer efficiency"), help.out());
+    }
+
+    private static String[] concat(String first, String... rest) {
+        String[] all = new String[rest.length + 1];
+        all[0] = first;
+        System.arraycopy(rest, 0, all, 1, rest.length);
+        return all;
+    }
 }
