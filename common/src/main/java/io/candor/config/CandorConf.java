@@ -2,6 +2,7 @@ package io.candor.config;
 
 import io.candor.data.DatasetSpec;
 import io.candor.explain.ImportanceSpec;
+import io.candor.explain.ShapleySpec;
 import io.candor.model.ModelSpec;
 import io.candor.train.TrainSpec;
 
@@ -21,6 +22,7 @@ public record CandorConf(
         ModelSpec model,
         TrainSpec train,
         ImportanceSpec importance,
+        ShapleySpec shapley,
         String source,
         String rendered,
         String sha256) {

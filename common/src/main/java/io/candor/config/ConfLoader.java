@@ -12,6 +12,7 @@ import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import io.candor.data.DatasetSpec;
 import io.candor.explain.ImportanceSpec;
+import io.candor.explain.ShapleySpec;
 import io.candor.model.ModelSpec;
 import io.candor.train.TrainSpec;
 
@@ -308,7 +309,30 @@ public final class ConfLoader {
                     config.getStringList("importance.variants"),
                     groups("importance.groups"));
 
-            return new CandorConf(seed, date, master, appName, root, dataset, model, train, importance, confFile, rendered,
+            List<Integer> outputs = new ArrayList<>();
+            for (Number n : config.getNumberList("shapley.outputs")) {
+                if (n.doubleValue() != Math.rint(n.doubleValue()) || n.intValue() < 0) {
+                    throw error("shapley.outputs", "element " + n + " is not an output index (expected integers >= 0)");
+                }
+                outputs.add(n.intValue());
+            }
+            ShapleySpec shapley = new ShapleySpec(
+                    choice("shapley.split", ImportanceSpec.Split::valueOf, "test, train or all"),
+                    intAtLeast("shapley.sample-rows", 0),
+                    choice("shapley.estimator", ShapleySpec.Estimator::valueOf, "kernel or sampling"),
+                    outputs,
+                    intAtLeast("shapley.max-coalitions", 4),
+                    intAtLeast("shapley.permutation-pairs", 1),
+                    doubleIn("shapley.convergence-threshold", 0.0, 1e9, false),
+                    choice("shapley.background.method", ShapleySpec.BackgroundMethod::valueOf, "kmeans or sample"),
+                    intAtLeast("shapley.background.size", 1),
+                    intAtLeast("shapley.sage.rows", 0),
+                    intAtLeast("shapley.sage.max-permutation-pairs", 2),
+                    doubleIn("shapley.sage.convergence-fraction", 0.0, 1.0, true),
+                    longAtLeast("shapley.batch-values", 1000),
+                    config.getStringList("shapley.variants"));
+
+            return new CandorConf(seed, date, master, appName, root, dataset, model, train, importance, shapley, confFile, rendered,
                     io.candor.util.Hashing.sha256(rendered));
         }
 

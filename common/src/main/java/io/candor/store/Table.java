@@ -64,6 +64,37 @@ public enum Table {
             .add("audit_date", DataTypes.StringType, false)
             .add("model", DataTypes.StringType, false)
             .add("variant", DataTypes.StringType, false),
+            List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS),
+
+    /** Per-row Shapley values: one row per (variant, row, output); phi in feature-group order. */
+    SHAP_VALUES("shap_values", new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("row_id", DataTypes.LongType, false)
+            .add("output", DataTypes.IntegerType, false)
+            .add("base_value", DataTypes.DoubleType, false)
+            .add("prediction", DataTypes.DoubleType, false)
+            .add("phi", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+            .add("std_error", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+            .add("estimator", DataTypes.StringType, false)
+            .add("n_evaluations", DataTypes.LongType, false)
+            .add("converged", DataTypes.BooleanType, false)
+            .add("audit_date", DataTypes.StringType, false)
+            .add("model", DataTypes.StringType, false)
+            .add("variant", DataTypes.StringType, false),
+            List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS),
+
+    /** Dataset-wide Shapley values per feature group: mean |phi| of the rows explained, and SAGE. */
+    SHAPLEY_GLOBAL("shapley_global", new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("feature", DataTypes.StringType, false)
+            .add("method", DataTypes.StringType, false)
+            .add("output", DataTypes.IntegerType, false)
+            .add("value", DataTypes.DoubleType, false)
+            .add("std_error", DataTypes.DoubleType, false)
+            .add("n_evaluations", DataTypes.LongType, false)
+            .add("audit_date", DataTypes.StringType, false)
+            .add("model", DataTypes.StringType, false)
+            .add("variant", DataTypes.StringType, false),
             List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS);
 
     /** APPEND keeps every row; REPLACE_PARTITIONS swaps exactly the partitions written (idempotent re-runs). */
