@@ -48,8 +48,10 @@ abstract class RowEstimator<P extends RowEstimator.Plan> {
      * @param values {@code plan.coalitions().length × outputs} coalition values
      * @param base the empty coalition's value per output
      * @param prediction the grand coalition's value per output
+     * @param outputs the outputs to estimate
+     * @return one estimate per entry of {@code outputs}
      */
-    abstract Estimate estimate(P plan, double[] values, double[] base, double[] prediction, int output);
+    abstract Estimate[] estimate(P plan, double[] values, double[] base, double[] prediction, int[] outputs);
 
     /**
      * Shapley values of one output for each row.
@@ -127,8 +129,10 @@ abstract class RowEstimator<P extends RowEstimator.Plan> {
             for (boolean[] c : plan.coalitions()) {
                 evaluations += evaluator.modelRows(c);
             }
-            for (int o : outputsWanted) {
-                Estimate e = estimate(plan, own, base, prediction, o);
+            Estimate[] estimates = estimate(plan, own, base, prediction, outputsWanted);
+            for (int n = 0; n < outputsWanted.length; n++) {
+                int o = outputsWanted[n];
+                Estimate e = estimates[n];
                 out.add(new ShapleyRow(rowIds[start + i], o, base[o], prediction[o], e.phi(), e.stdError(),
                         evaluations, e.converged()));
             }

@@ -78,7 +78,15 @@ public final class SamplingShapleyEstimator extends RowEstimator<SamplingShapley
     }
 
     @Override
-    Estimate estimate(Orders plan, double[] values, double[] base, double[] prediction, int output) {
+    Estimate[] estimate(Orders plan, double[] values, double[] base, double[] prediction, int[] outputs) {
+        Estimate[] out = new Estimate[outputs.length];
+        for (int n = 0; n < outputs.length; n++) {
+            out[n] = estimate(plan, values, base, prediction, outputs[n]);
+        }
+        return out;
+    }
+
+    private Estimate estimate(Orders plan, double[] values, double[] base, double[] prediction, int output) {
         int m = players;
         int outs = base.length;
         PlayerMoments moments = new PlayerMoments(m);
