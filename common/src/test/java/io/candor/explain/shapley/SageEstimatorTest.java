@@ -115,6 +115,35 @@ class SageEstimatorTest {
     }
 
     @Test
+    void standardErrorsMatchTheSpreadAcrossSeeds() {
+        double[] labels = classLabels();
+        int runs = 30;
+        double[][] values = new double[runs][];
+        double meanSe2 = 0;
+        for (int r = 0; r < runs; r++) {
+            SageResult res = new SageEstimator(classifier(), Players.singletons(M), BACKGROUND,
+                    new SageEstimator.Settings(Loss.CROSS_ENTROPY, 128, 128, 0, 1 << 22, 1000 + r))
+                    .estimate(DATA, labels);
+            values[r] = res.values();
+            for (double se : res.stdError()) {
+                meanSe2 += se * se / runs;
+            }
+        }
+        double spread2 = 0;
+        for (int j = 0; j < M; j++) {
+            double mean = 0;
+            for (double[] v : values) {
+                mean += v[j] / runs;
+            }
+            for (double[] v : values) {
+                spread2 += (v[j] - mean) * (v[j] - mean) / (runs - 1);
+            }
+        }
+        double ratio = Math.sqrt(spread2 / meanSe2);
+        assertTrue(ratio > 0.75 && ratio < 1.33, "spread across seeds / reported error = " + ratio);
+    }
+
+    @Test
     void stopsOnceLargestErrorIsBelowTheFractionOfTheRange() {
         SageResult r = sage(regressor(), Loss.SQUARED_ERROR, regressionLabels(), 5000, 32, 0.05, 1 << 22);
         assertTrue(r.converged(), r.toString());
