@@ -106,69 +106,88 @@ public final class SageEstimator {
      */
     public SageResult estimate(double[][] data, double[] labels) {
         checkData(data, labels);
-        int m = players;
-        boolean[] grand = new boolean[m];
-        Arrays.fill(grand, true);
-        PlayerMoments moments = new PlayerMoments(m);
-        double[] base = null;
+        PlayerMoments moments = new PlayerMoments(players);
         long evaluations = 0;
         int drawn = 0;
         boolean converged = false;
         while (drawn < settings.maxPermutationPairs() && !converged) {
             int round = Math.min(settings.pairsPerRound(), settings.maxPermutationPairs() - drawn);
-            int perPair = 1 + 2 * (m - 1);
-            int extra = base == null ? 1 : 0;
-            int[] rowOf = new int[extra + round * perPair];
-            boolean[][] coalitions = new boolean[rowOf.length][];
-            int[][] orders = new int[2 * round][];
-            if (extra == 1) {
-                coalitions[0] = new boolean[m];
-            }
-            for (int q = 0; q < round; q++) {
-                SplittableRandom rng = Seeds.stream(settings.seed(), drawn + q);
-                int row = rng.nextInt(data.length);
-                orders[2 * q] = Sampling.permutation(rng, m);
-                orders[2 * q + 1] = Sampling.reversed(orders[2 * q]);
-                int t = extra + q * perPair;
-                Arrays.fill(rowOf, t, t + perPair, row);
-                coalitions[t] = grand;
-                for (int o = 0; o < 2; o++) {
-                    for (int k = 1; k < m; k++) {
-                        coalitions[t + 1 + o * (m - 1) + k - 1] = Sampling.prefix(orders[2 * q + o], k);
-                    }
-                }
-            }
-            double[] values = evaluator.evaluate(data, rowOf, coalitions);
-            for (boolean[] c : coalitions) {
-                evaluations += evaluator.modelRows(c);
-            }
-            if (base == null) {
-                base = Arrays.copyOf(values, outputs);
-            }
-            double[] sample = new double[m];
-            for (int q = 0; q < round; q++) {
-                int t = extra + q * perPair;
-                double label = labels[rowOf[t]];
-                double baseLoss = settings.loss().of(base, 0, label);
-                double fullLoss = settings.loss().of(values, t * outputs, label);
-                Arrays.fill(sample, 0);
-                for (int o = 0; o < 2; o++) {
-                    int[] order = orders[2 * q + o];
-                    double before = baseLoss;
-                    for (int k = 1; k <= m; k++) {
-                        double after = k == m ? fullLoss
-                                : settings.loss().of(values, (t + 1 + o * (m - 1) + k - 1) * outputs, label);
-                        sample[order[k - 1]] += 0.5 * (before - after);
-                        before = after;
-                    }
-                }
+            PairSamples samples = pairSamples(data, labels, drawn, drawn + round);
+            for (double[] sample : samples.samples()) {
                 moments.add(sample);
             }
+            evaluations += samples.evaluations();
             drawn += round;
             converged = PlayerMoments.converged(moments.mean(), moments.standardError(),
                     settings.convergenceFraction());
         }
         return new SageResult(moments.mean(), moments.standardError(), drawn, evaluations, converged);
+    }
+
+    /** The loss contributions of permutation pairs {@code [from, to)}, one vector per pair, in pair order. */
+    public record PairSamples(double[][] samples, long evaluations) {
+    }
+
+    /**
+     * The samples of permutation pairs {@code [from, to)}. Pair {@code t} depends only on (seed, t), so any split of
+     * the pairs (across Spark tasks, say) gives the same samples as {@link #estimate}'s rounds.
+     */
+    public PairSamples pairSamples(double[][] data, double[] labels, int from, int to) {
+        checkData(data, labels);
+        int m = players;
+        int round = to - from;
+        boolean[] grand = new boolean[m];
+        Arrays.fill(grand, true);
+        int perPair = 1 + 2 * (m - 1);
+        // Slot 0: the empty coalition, whose value (the base prediction) every pair's first step starts from.
+        int[] rowOf = new int[1 + round * perPair];
+        boolean[][] coalitions = new boolean[rowOf.length][];
+        int[][] orders = new int[2 * round][];
+        coalitions[0] = new boolean[m];
+        for (int q = 0; q < round; q++) {
+            SplittableRandom rng = Seeds.stream(settings.seed(), from + q);
+            int row = rng.nextInt(data.length);
+            orders[2 * q] = Sampling.permutation(rng, m);
+            orders[2 * q + 1] = Sampling.reversed(orders[2 * q]);
+            int t = 1 + q * perPair;
+            Arrays.fill(rowOf, t, t + perPair, row);
+            coalitions[t] = grand;
+            for (int o = 0; o < 2; o++) {
+                for (int k = 1; k < m; k++) {
+                    coalitions[t + 1 + o * (m - 1) + k - 1] = Sampling.prefix(orders[2 * q + o], k);
+                }
+            }
+        }
+        double[] values = evaluator.evaluate(data, rowOf, coalitions);
+        long evaluations = 0;
+        for (boolean[] c : coalitions) {
+            evaluations += evaluator.modelRows(c);
+        }
+        double[] base = Arrays.copyOf(values, outputs);
+        double[][] samples = new double[round][];
+        for (int q = 0; q < round; q++) {
+            int t = 1 + q * perPair;
+            double label = labels[rowOf[t]];
+            double baseLoss = settings.loss().of(base, 0, label);
+            double fullLoss = settings.loss().of(values, t * outputs, label);
+            double[] sample = new double[m];
+            for (int o = 0; o < 2; o++) {
+                int[] order = orders[2 * q + o];
+                double before = baseLoss;
+                for (int k = 1; k <= m; k++) {
+                    double after = k == m ? fullLoss
+                            : settings.loss().of(values, (t + 1 + o * (m - 1) + k - 1) * outputs, label);
+                    sample[order[k - 1]] += 0.5 * (before - after);
+                    before = after;
+                }
+            }
+            samples[q] = sample;
+        }
+        return new PairSamples(samples, evaluations);
+    }
+
+    public Settings settings() {
+        return settings;
     }
 
     private void checkData(double[][] data, double[] labels) {

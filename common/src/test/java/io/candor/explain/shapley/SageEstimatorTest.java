@@ -10,6 +10,7 @@ import java.util.Arrays;
 import static io.candor.explain.shapley.KernelShapEstimatorTest.assertMessage;
 import static io.candor.explain.shapley.ShapleyFixtures.gaussianRows;
 import static io.candor.explain.shapley.ShapleyFixtures.sum;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -162,7 +163,31 @@ class SageEstimatorTest {
         SageResult r = sage(classifier(), Loss.CROSS_ENTROPY, classLabels(), 70, 32, 1e-9, 1 << 22);
         assertFalse(r.converged());
         assertEquals(70, r.permutationPairs(), "two full rounds and a last partial one");
-        assertEquals(BACKGROUND.size() + 70L * (1 + 2 * (M - 1) * BACKGROUND.size()), r.evaluations());
+        // Each of the 3 rounds evaluates the empty coalition (the base) once, so rounds can run in separate tasks.
+        assertEquals(3L * BACKGROUND.size() + 70L * (1 + 2 * (M - 1) * BACKGROUND.size()), r.evaluations());
+    }
+
+    @Test
+    void pairSamplesSplitAnyWayMatchEstimate() {
+        double[] labels = classLabels();
+        SageEstimator estimator = new SageEstimator(classifier(), Players.singletons(M), BACKGROUND,
+                new SageEstimator.Settings(Loss.CROSS_ENTROPY, 64, 64, 0.0, 1 << 22, 5));
+        double[][] data = DATA;
+        SageEstimator.PairSamples whole = estimator.pairSamples(data, labels, 0, 64);
+        SageEstimator.PairSamples first = estimator.pairSamples(data, labels, 0, 21);
+        SageEstimator.PairSamples rest = estimator.pairSamples(data, labels, 21, 64);
+        for (int t = 0; t < 64; t++) {
+            double[] split = t < 21 ? first.samples()[t] : rest.samples()[t - 21];
+            assertArrayEquals(whole.samples()[t], split, 1e-12, "pair " + t);
+        }
+        SageResult r = estimator.estimate(data, labels);
+        double[] mean = new double[whole.samples()[0].length];
+        for (double[] sample : whole.samples()) {
+            for (int j = 0; j < mean.length; j++) {
+                mean[j] += sample[j] / 64;
+            }
+        }
+        assertArrayEquals(mean, r.values(), 1e-12);
     }
 
     @Test
