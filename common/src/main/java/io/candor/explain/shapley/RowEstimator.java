@@ -70,6 +70,17 @@ abstract class RowEstimator<P extends RowEstimator.Plan> {
     }
 
     /** Shapley values of every output for each row: results ordered by row, then output. */
+    /** Shapley values of the given outputs for each row, rows in order, outputs in the given order per row. */
+    public List<ShapleyRow> explain(double[][] rows, long[] rowIds, int[] outputsWanted) {
+        for (int output : outputsWanted) {
+            if (output < 0 || output >= outputs) {
+                throw new IllegalArgumentException("output: " + output + " is out of range; expected 0.." + (outputs - 1)
+                        + " (the model has " + outputs + " outputs)");
+            }
+        }
+        return run(rows, rowIds, outputsWanted.clone());
+    }
+
     public List<ShapleyRow> explainAllOutputs(double[][] rows, long[] rowIds) {
         int[] all = new int[outputs];
         Arrays.setAll(all, o -> o);

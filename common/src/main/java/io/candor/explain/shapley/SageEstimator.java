@@ -106,13 +106,27 @@ public final class SageEstimator {
      */
     public SageResult estimate(double[][] data, double[] labels) {
         checkData(data, labels);
+        return run(settings, players, (from, to) -> pairSamples(data, labels, from, to));
+    }
+
+    /** Computes the samples of pairs {@code [from, to)}: locally, or spread across Spark tasks. */
+    @FunctionalInterface
+    public interface PairSampler {
+        PairSamples sample(int from, int to);
+    }
+
+    /**
+     * The SAGE loop: rounds of {@code pairsPerRound} pairs, samples added in pair order, stopping once the largest
+     * standard error is at most {@code convergenceFraction} of the values' range, or at the pair limit.
+     */
+    public static SageResult run(Settings settings, int players, PairSampler sampler) {
         PlayerMoments moments = new PlayerMoments(players);
         long evaluations = 0;
         int drawn = 0;
         boolean converged = false;
         while (drawn < settings.maxPermutationPairs() && !converged) {
             int round = Math.min(settings.pairsPerRound(), settings.maxPermutationPairs() - drawn);
-            PairSamples samples = pairSamples(data, labels, drawn, drawn + round);
+            PairSamples samples = sampler.sample(drawn, drawn + round);
             for (double[] sample : samples.samples()) {
                 moments.add(sample);
             }
