@@ -35,7 +35,7 @@ public final class ImportanceBenchmark {
 
     public static Result run(SparkSession spark, CandorConf conf, String variant) {
         ModelArtifact artifact = ModelArtifact.load(spark, ModelArtifact.directory(conf.outputRoot(), conf.modelName(), variant));
-        PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), ImportanceWorkflow.splitSeed(artifact, conf),
+        PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), ExplainInputs.splitSeed(artifact, conf),
                 artifact.featurizer(),
                 artifact.metadata().classes(), conf.modelName() + "/" + variant);
         List<Row> rows = data.split(PreparedData.TEST).select("row_id", "features", "label").collectAsList();

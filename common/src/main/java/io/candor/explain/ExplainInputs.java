@@ -1,0 +1,126 @@
+package io.candor.explain;
+
+import io.candor.config.CandorConf;
+import io.candor.data.PreparedData;
+import io.candor.model.ModelArtifact;
+import io.candor.util.Hashing;
+import io.candor.util.InputException;
+import io.candor.util.Seeds;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.types.DataTypes;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.udf;
+
+/** What every explainer starts from: the model variants, each with its data and the rows to explain. */
+public final class ExplainInputs {
+    private ExplainInputs() {
+    }
+
+    /** A variant ready to explain: its artifact and the data prepared with the model's own featurizer and split. */
+    public record Variant(String name, ModelArtifact artifact, PreparedData data) {
+        public String label(CandorConf conf) {
+            return conf.modelName() + "/" + name;
+        }
+
+        public int inputs() {
+            return data.featurizer().layout().size();
+        }
+    }
+
+    /** Loads and prepares every variant before any is computed, so a bad one fails the run before any output. */
+    public static List<Variant> variants(SparkSession spark, CandorConf conf, List<String> requested) {
+        List<Variant> variants = new ArrayList<>();
+        for (String name : requested.isEmpty() ? present(spark, conf) : requested) {
+            ModelArtifact artifact = ModelArtifact.load(spark, ModelArtifact.directory(conf.outputRoot(),
+                    conf.modelName(), name));
+            PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), splitSeed(artifact, conf),
+                    artifact.featurizer(), artifact.metadata().classes(), conf.modelName() + "/" + name);
+            variants.add(new Variant(name, artifact, data));
+        }
+        return variants;
+    }
+
+    /**
+     * The seed the model's train/test split was drawn with: a model is evaluated on its own test rows even when
+     * {@code run.seed} changes (which then varies only the explainer's draws).
+     */
+    public static long splitSeed(ModelArtifact artifact, CandorConf conf) {
+        String seed = artifact.metadata().provenance().get("seed");
+        return seed != null ? Long.parseLong(seed) : conf.seed();
+    }
+
+    /** The split's rows, or a seeded sample of {@code sampleRows} of them (0: all). */
+    public static Dataset<Row> rows(PreparedData data, ImportanceSpec.Split split, int sampleRows, long seed,
+                                    long stream) {
+        Dataset<Row> rows = switch (split) {
+            case TEST -> data.split(PreparedData.TEST);
+            case TRAIN -> data.split(PreparedData.TRAIN);
+            case ALL -> data.frame();
+        };
+        if (sampleRows > 0) {
+            var order = udf((UDF1<Long, Double>) id -> Seeds.uniform(seed, stream, id), DataTypes.DoubleType);
+            rows = rows.orderBy(order.apply(col("row_id"))).limit(sampleRows);
+        }
+        return rows;
+    }
+
+    /** The variant's network broadcast to executors; close to release it. */
+    public static final class BroadcastModel implements AutoCloseable {
+        private final Broadcast<byte[]> zip;
+        private final ModelSource source;
+
+        public BroadcastModel(SparkSession spark, Variant variant) {
+            byte[] bytes = variant.artifact().networkZip();
+            PreparedData data = variant.data();
+            this.zip = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(bytes);
+            this.source = new ArtifactModelSource(zip, Hashing.sha256(bytes), variant.inputs(), data.outputs(),
+                    data.isClassification() ? null : data.featurizer().normalizer());
+        }
+
+        public ModelSource source() {
+            return source;
+        }
+
+        @Override
+        public void close() {
+            zip.destroy();
+        }
+    }
+
+    /** Every artifact directory of the model, in name order. */
+    private static List<String> present(SparkSession spark, CandorConf conf) {
+        Path modelDir = new Path(new Path(conf.outputRoot(), "models"), conf.modelName());
+        try {
+            FileSystem fs = modelDir.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            List<String> found = new ArrayList<>();
+            if (fs.exists(modelDir)) {
+                for (FileStatus s : fs.listStatus(modelDir)) {
+                    if (s.isDirectory() && !s.getPath().getName().startsWith(".")) {
+                        found.add(s.getPath().getName());
+                    }
+                }
+            }
+            if (found.isEmpty()) {
+                throw new InputException("model " + conf.modelName() + ": no artifacts under " + modelDir
+                        + " (expected candor train to have written one)");
+            }
+            found.sort(String::compareTo);
+            return found;
+        } catch (IOException e) {
+            throw new InputException("model directory " + modelDir + ": cannot be listed: " + e.getMessage(), e);
+        }
+    }
+}
