@@ -54,7 +54,7 @@ public final class SageEstimator {
      * @param seed run seed
      */
     public record Settings(Loss loss, int maxPermutationPairs, int pairsPerRound, double convergenceFraction,
-                           long maxValuesPerBatch, long seed) {
+                           long maxValuesPerBatch, long seed) implements java.io.Serializable {
         public Settings {
             if (loss == null) {
                 throw new IllegalArgumentException("loss: null; expected CROSS_ENTROPY or SQUARED_ERROR");
@@ -139,7 +139,7 @@ public final class SageEstimator {
     }
 
     /** The loss contributions of permutation pairs {@code [from, to)}, one vector per pair, in pair order. */
-    public record PairSamples(double[][] samples, long evaluations) {
+    public record PairSamples(double[][] samples, long evaluations) implements java.io.Serializable {
     }
 
     /**

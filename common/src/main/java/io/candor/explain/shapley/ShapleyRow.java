@@ -15,7 +15,7 @@ import java.util.Arrays;
  * @param converged whether the largest standard error is within the estimator's tolerance (always true when exact)
  */
 public record ShapleyRow(long rowId, int output, double baseValue, double prediction, double[] phi,
-                         double[] stdError, long evaluations, boolean converged) {
+                         double[] stdError, long evaluations, boolean converged) implements java.io.Serializable {
     public ShapleyRow {
         phi = phi.clone();
         stdError = stdError.clone();
