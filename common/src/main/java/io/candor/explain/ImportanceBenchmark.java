@@ -16,8 +16,6 @@ import java.util.List;
  * Explainer efficiency = explainer evaluations per second ÷ plain rows per second.
  */
 public final class ImportanceBenchmark {
-    private static final double MIN_SECONDS = 1.0;
-    private static final int ROUNDS = 5;
 
     private ImportanceBenchmark() {
     }
@@ -71,17 +69,9 @@ public final class ImportanceBenchmark {
         long callsBefore = model.calls();
         explainerWork.run();
         long explainerCalls = model.calls() - callsBefore;
-        plainWork.run();
-        // Alternate the two over several rounds and compare medians, so that warm-up, frequency scaling and
-        // neighbours on the machine weigh on both sides alike.
-        double[] plainRounds = new double[ROUNDS];
-        double[] explainerRounds = new double[ROUNDS];
-        for (int round = 0; round < ROUNDS; round++) {
-            plainRounds[round] = perSecond(plainWork, batchRows);
-            explainerRounds[round] = perSecond(explainerWork, evaluations);
-        }
-        double plain = median(plainRounds);
-        double explainer = median(explainerRounds);
+        Throughput.Pair measured = Throughput.alternating(plainWork, batchRows, explainerWork, evaluations);
+        double plain = measured.plain();
+        double explainer = measured.explainer();
 
         // Naive: one network call per permuted row, over a slice of the work.
         int naiveRows = Math.min(n, 200);
@@ -97,27 +87,8 @@ public final class ImportanceBenchmark {
             }
         };
         naiveWork.run();
-        double naive = perSecond(naiveWork, naiveRows);
+        double naive = Throughput.perSecond(naiveWork, naiveRows);
         return new Result(conf.modelName() + "/" + variant, n, d, groups.size() * repeats, batchRows, explainer, plain,
                 naive, explainerCalls);
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        java.util.Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
-    }
-
-    /** Units per second of {@code work}, repeated until at least {@link #MIN_SECONDS}. */
-    private static double perSecond(Runnable work, long unitsPerRun) {
-        long start = System.nanoTime();
-        long runs = 0;
-        double elapsed;
-        do {
-            work.run();
-            runs++;
-            elapsed = (System.nanoTime() - start) / 1e9;
-        } while (elapsed < MIN_SECONDS);
-        return runs * unitsPerRun / elapsed;
     }
 }
