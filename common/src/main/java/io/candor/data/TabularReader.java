@@ -183,8 +183,13 @@ public final class TabularReader {
             }
             return ids;
         }
-        StructType schema = raw.schema().add(ROW_ID, DataTypes.LongType, false);
-        var rdd = raw.javaRDD().zipWithIndex().map(t -> {
+        return withPositions(raw, ROW_ID);
+    }
+
+    /** Appends each row's position (0, 1, ...) in the frame's order as a long column. */
+    public static Dataset<Row> withPositions(Dataset<Row> rows, String column) {
+        StructType schema = rows.schema().add(column, DataTypes.LongType, false);
+        var indexed = rows.javaRDD().zipWithIndex().map(t -> {
             Row r = t._1();
             Object[] values = new Object[r.size() + 1];
             for (int i = 0; i < r.size(); i++) {
@@ -193,7 +198,7 @@ public final class TabularReader {
             values[r.size()] = t._2();
             return RowFactory.create(values);
         });
-        return spark.createDataFrame(rdd, schema);
+        return rows.sparkSession().createDataFrame(indexed, schema);
     }
 
     private Dataset<Row> parse(Dataset<Row> raw, List<String> numeric, List<String> categorical) {

@@ -178,16 +178,7 @@ public final class PermutationImportance extends Transformer {
         if (!$(idCol).isEmpty()) {
             return rows.withColumn(TabularReader.ROW_ID, col($(idCol)).cast(DataTypes.LongType));
         }
-        StructType schema = rows.schema().add(TabularReader.ROW_ID, DataTypes.LongType, false);
-        var indexed = rows.javaRDD().zipWithIndex().map(t -> {
-            Object[] values = new Object[t._1().size() + 1];
-            for (int i = 0; i < t._1().size(); i++) {
-                values[i] = t._1().get(i);
-            }
-            values[values.length - 1] = t._2();
-            return RowFactory.create(values);
-        });
-        return rows.sparkSession().createDataFrame(indexed, schema);
+        return TabularReader.withPositions(rows, TabularReader.ROW_ID);
     }
 
     /** Class name to index as the model was trained; an unknown class fails the task with a named value. */

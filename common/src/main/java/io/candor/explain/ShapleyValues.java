@@ -1,0 +1,175 @@
+package io.candor.explain;
+
+import io.candor.data.Featurizer;
+import io.candor.data.TabularReader;
+import io.candor.explain.shapley.BackgroundSummary;
+import io.candor.explain.shapley.DistributedShapley;
+import io.candor.explain.shapley.ShapleyParts;
+import io.candor.explain.shapley.ShapleyRow;
+import io.candor.model.ArtifactMetadata;
+import io.candor.model.ModelArtifact;
+import io.candor.util.Hashing;
+import io.candor.util.InputException;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.util.Identifiable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Per-row Shapley values as a Spark ML {@link Transformer} (in the manner of SynapseML's explainers): it adds to
+ * each row of a DataFrame with the model's input columns the base value, the Shapley values of one output per
+ * feature group ({@code shap_phi}, in the order of {@link #groupNames}) and their standard errors. Same estimators
+ * and seeds as {@code candor shapley}; the background is MLlib KMeans (or a sample) of a DataFrame the caller gives.
+ * Rows are identified by an id column, or by their order.
+ */
+public final class ShapleyValues extends Transformer {
+    private static final long serialVersionUID = 1L;
+
+    private final String uid;
+    private final transient ModelArtifact artifact;
+    private final transient Dataset<Row> backgroundData;
+    private final Param<String> idCol;
+    private final IntParam output;
+    private final Param<String> estimator;
+    private final IntParam maxCoalitions;
+    private final IntParam backgroundSize;
+    private final LongParam seed;
+
+    /** @param backgroundData rows with the model's input columns that the background summarises (e.g. training data) */
+    public ShapleyValues(ModelArtifact artifact, Dataset<Row> backgroundData) {
+        this(Identifiable.randomUID("shapleyValues"), artifact, backgroundData);
+    }
+
+    private ShapleyValues(String uid, ModelArtifact artifact, Dataset<Row> backgroundData) {
+        this.uid = uid;
+        this.artifact = artifact;
+        this.backgroundData = backgroundData;
+        idCol = new Param<>(this, "idCol", "column of unique integer row ids (seeds each row's draws); empty: row order");
+        output = new IntParam(this, "output", "output (class index) to explain", ParamValidators.gtEq(0));
+        estimator = new Param<>(this, "estimator", "kernel or sampling",
+                ParamValidators.inArray(new String[] {"kernel", "sampling"}));
+        maxCoalitions = new IntParam(this, "maxCoalitions", "KernelSHAP coalitions per row", ParamValidators.gtEq(4));
+        backgroundSize = new IntParam(this, "backgroundSize", "KMeans clusters of the background",
+                ParamValidators.gtEq(1));
+        seed = new LongParam(this, "seed", "seed of every draw");
+        setDefault(idCol, "");
+        setDefault(output, artifact.metadata().isClassification() ? artifact.metadata().classes().size() - 1 : 0);
+        setDefault(estimator, "kernel");
+        setDefault(maxCoalitions, 2048);
+        setDefault(backgroundSize, 20);
+        setDefault(seed, 42L);
+    }
+
+    public ShapleyValues setIdCol(String value) { set(idCol, value); return this; }
+    public ShapleyValues setOutput(int value) { set(output, value); return this; }
+    public ShapleyValues setEstimator(String value) { set(estimator, value); return this; }
+    public ShapleyValues setMaxCoalitions(int value) { set(maxCoalitions, value); return this; }
+    public ShapleyValues setBackgroundSize(int value) { set(backgroundSize, value); return this; }
+    public ShapleyValues setSeed(long value) { set(seed, value); return this; }
+    public Param<String> idCol() { return idCol; }
+    public IntParam output() { return output; }
+    public Param<String> estimator() { return estimator; }
+    public IntParam maxCoalitions() { return maxCoalitions; }
+    public IntParam backgroundSize() { return backgroundSize; }
+    public LongParam seed() { return seed; }
+
+    /** Names of the feature groups, in the order of {@code shap_phi}. */
+    public List<String> groupNames() {
+        return artifact.metadata().groups().stream().map(io.candor.data.FeatureGroup::name).toList();
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        List<String> columns = Arrays.asList(schema.fieldNames());
+        List<String> required = new ArrayList<>(artifact.metadata().numericColumns());
+        required.addAll(artifact.metadata().categoricalColumns());
+        for (String c : required) {
+            if (!columns.contains(c)) {
+                throw new InputException("input DataFrame: column '" + c + "' is missing (expected the model's inputs)");
+            }
+        }
+        int outputs = artifact.metadata().isClassification() ? artifact.metadata().classes().size() : 1;
+        if ((Integer) $(output) >= outputs) {
+            throw new InputException("output: " + $(output) + " is out of range (expected 0.." + (outputs - 1) + ")");
+        }
+        return schema.add("shap_base", DataTypes.DoubleType, false)
+                .add("shap_phi", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+                .add("shap_std_error", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        StructType outSchema = transformSchema(dataset.schema());
+        SparkSession spark = dataset.sparkSession();
+        ArtifactMetadata m = artifact.metadata();
+        String id = $(idCol).isEmpty() ? "__shap_row" : $(idCol);
+        Dataset<Row> rows = $(idCol).isEmpty() ? TabularReader.withPositions(dataset.toDF(), id) : dataset.toDF();
+        Dataset<Row> input = artifact.featurizer().transform(rows.withColumn(TabularReader.ROW_ID,
+                rows.col(id).cast(DataTypes.LongType)));
+        Dataset<Row> background = artifact.featurizer().transform(backgroundData.withColumn(TabularReader.ROW_ID,
+                org.apache.spark.sql.functions.monotonically_increasing_id()));
+        BackgroundSummary.Summary summary = BackgroundSummary.of(background, ShapleySpec.BackgroundMethod.KMEANS,
+                (Integer) $(backgroundSize), (Long) $(seed), "the background DataFrame");
+        List<int[]> groups = m.groups().stream().map(g -> g.indices().stream().mapToInt(Integer::intValue).toArray())
+                .toList();
+        int inputs = m.featureNames().size();
+        int outputs = m.isClassification() ? m.classes().size() : 1;
+        ShapleyParts parts = ShapleyParts.of(groups, inputs, summary.rows(), summary.weights());
+        Broadcast<byte[]> zip = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(artifact.networkZip());
+        try {
+            ModelSource source = new ArtifactModelSource(zip, Hashing.sha256(artifact.networkZip()), inputs, outputs,
+                    m.isClassification() ? null : m.normalizer());
+            var settings = new DistributedShapley.RowSettings(
+                    ShapleySpec.Estimator.valueOf($(estimator).toUpperCase(Locale.ROOT)), (Integer) $(maxCoalitions),
+                    64, 1_000_000L, (Long) $(seed), 0.01);
+            List<ShapleyRow> explained = DistributedShapley.explainRows(spark,
+                    input.select(TabularReader.ROW_ID, Featurizer.FEATURES), source, parts,
+                    new int[] {(Integer) $(output)}, settings, "shapley " + m.model() + "/" + m.variant());
+            List<Row> values = new ArrayList<>();
+            for (ShapleyRow r : explained) {
+                values.add(RowFactory.create(r.rowId(), r.baseValue(), Arrays.stream(r.phi()).boxed().toList(),
+                        Arrays.stream(r.stdError()).boxed().toList()));
+            }
+            StructType valueSchema = new StructType().add("__shap_id", DataTypes.LongType, false)
+                    .add("shap_base", DataTypes.DoubleType, false)
+                    .add("shap_phi", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+                    .add("shap_std_error", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
+            Dataset<Row> joined = rows.join(spark.createDataFrame(values, valueSchema),
+                    rows.col(id).cast(DataTypes.LongType).equalTo(org.apache.spark.sql.functions.col("__shap_id")))
+                    .drop("__shap_id");
+            if ($(idCol).isEmpty()) {
+                joined = joined.orderBy(id).drop(id);
+            }
+            return joined.select(Arrays.stream(outSchema.fieldNames()).map(org.apache.spark.sql.functions::col)
+                    .toArray(org.apache.spark.sql.Column[]::new));
+        } finally {
+            zip.destroy();
+        }
+    }
+
+    @Override
+    public ShapleyValues copy(ParamMap extra) {
+        return copyValues(new ShapleyValues(uid, artifact, backgroundData), extra);
+    }
+}
