@@ -9,7 +9,7 @@ Usage: submit-scripts/run-local.sh <command> <conf> [more candor args...]
   e.g. submit-scripts/run-local.sh train conf/samples/breast_cancer.conf --set train.epochs=5
        submit-scripts/run-local.sh bench importance conf/samples/digits.conf
 
-Commands: those of `candor --help` (now: train, importance, bench importance).
+Commands: those of `candor --help` (now: train, importance, shapley, bench importance, bench shapley).
 Builds the jar first if it is missing. Uses $SPARK_HOME/bin/spark-submit when SPARK_HOME is set,
 otherwise Spark's SparkSubmit from the Maven-resolved Spark jars (needs only Java 17 and Maven).
 
