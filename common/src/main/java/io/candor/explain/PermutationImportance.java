@@ -16,7 +16,6 @@ import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.param.StringArrayParam;
 import org.apache.spark.ml.util.Identifiable;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -46,18 +45,11 @@ import static org.apache.spark.sql.functions.udf;
  */
 public final class PermutationImportance extends Transformer {
     private static final long serialVersionUID = 1L;
-    static final StructType OUTPUT = new StructType()
-            .add("feature", DataTypes.StringType, false)
-            .add("metric", DataTypes.StringType, false)
-            .add("baseline", DataTypes.DoubleType, false)
-            .add("importance_mean", DataTypes.DoubleType, false)
-            .add("importance_std", DataTypes.DoubleType, false)
-            .add("ci_low", DataTypes.DoubleType, false)
-            .add("ci_high", DataTypes.DoubleType, false)
-            .add("n_repeats", DataTypes.IntegerType, false)
-            .add("rank", DataTypes.IntegerType, false)
-            .add("mode", DataTypes.StringType, false)
-            .add("rows", DataTypes.LongType, false);
+    /** The {@code permutation_importance} table's columns, less those a run adds (run id, date, model, variant). */
+    static final StructType OUTPUT = new StructType(java.util.Arrays.stream(
+            io.candor.store.Table.PERMUTATION_IMPORTANCE.schema().fields())
+            .filter(f -> !List.of("run_id", "audit_date", "model", "variant").contains(f.name()))
+            .toArray(org.apache.spark.sql.types.StructField[]::new));
 
     private final String uid;
     private final transient ModelArtifact artifact;
@@ -116,19 +108,8 @@ public final class PermutationImportance extends Transformer {
 
     @Override
     public StructType transformSchema(StructType schema) {
-        List<String> columns = Arrays.asList(schema.fieldNames());
-        List<String> required = new ArrayList<>(artifact.metadata().numericColumns());
-        required.addAll(artifact.metadata().categoricalColumns());
-        required.add($(labelCol));
-        if (!$(idCol).isEmpty()) {
-            required.add($(idCol));
-        }
-        for (String c : required) {
-            if (!columns.contains(c)) {
-                throw new InputException("input DataFrame: column '" + c + "' is missing (expected the model's inputs, "
-                        + "the label column and the id column if set)");
-            }
-        }
+        artifact.metadata().requireColumns(schema, $(idCol).isEmpty() ? List.of($(labelCol))
+                : List.of($(labelCol), $(idCol)));
         return OUTPUT;
     }
 

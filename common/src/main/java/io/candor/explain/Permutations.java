@@ -2,7 +2,6 @@ package io.candor.explain;
 
 import io.candor.util.Seeds;
 
-import java.util.SplittableRandom;
 
 /**
  * The permutations of permutation importance, defined by (seed, group, repeat[, block]) alone: a Fisher–Yates
@@ -18,17 +17,6 @@ public final class Permutations {
 
     /** {@code result[k]} is the donor position whose group values row position {@code k} receives. */
     public static int[] of(long seed, int n, long group, long repeat, long block) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) {
-            p[i] = i;
-        }
-        SplittableRandom random = Seeds.stream(seed, STREAM, group, repeat, block);
-        for (int i = n - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
+        return io.candor.explain.shapley.Sampling.permutation(Seeds.stream(seed, STREAM, group, repeat, block), n);
     }
 }

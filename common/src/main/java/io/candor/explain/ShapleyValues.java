@@ -101,14 +101,7 @@ public final class ShapleyValues extends Transformer {
 
     @Override
     public StructType transformSchema(StructType schema) {
-        List<String> columns = Arrays.asList(schema.fieldNames());
-        List<String> required = new ArrayList<>(artifact.metadata().numericColumns());
-        required.addAll(artifact.metadata().categoricalColumns());
-        for (String c : required) {
-            if (!columns.contains(c)) {
-                throw new InputException("input DataFrame: column '" + c + "' is missing (expected the model's inputs)");
-            }
-        }
+        artifact.metadata().requireColumns(schema, $(idCol).isEmpty() ? List.of() : List.of($(idCol)));
         int outputs = artifact.metadata().isClassification() ? artifact.metadata().classes().size() : 1;
         if ((Integer) $(output) >= outputs) {
             throw new InputException("output: " + $(output) + " is out of range (expected 0.." + (outputs - 1) + ")");

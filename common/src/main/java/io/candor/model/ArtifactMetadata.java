@@ -43,6 +43,26 @@ public record ArtifactMetadata(
         return new Normalizer(normMean, normStd, labelMean, labelStd);
     }
 
+    /** The source columns a DataFrame must have for this model: numeric, then categorical. */
+    public List<String> inputColumns() {
+        List<String> columns = new java.util.ArrayList<>(numericColumns);
+        columns.addAll(categoricalColumns);
+        return columns;
+    }
+
+    /** Checks {@code schema} has the model's input columns and the {@code extra} ones, before any work. */
+    public void requireColumns(org.apache.spark.sql.types.StructType schema, List<String> extra) {
+        List<String> present = java.util.Arrays.asList(schema.fieldNames());
+        List<String> required = inputColumns();
+        required.addAll(extra);
+        for (String c : required) {
+            if (!present.contains(c)) {
+                throw new io.candor.util.InputException("input DataFrame: column '" + c + "' is missing (expected the "
+                        + "inputs of model " + model + "/" + variant + (extra.isEmpty() ? "" : " and " + extra) + ")");
+            }
+        }
+    }
+
     public boolean isClassification() {
         return "classification".equals(task);
     }

@@ -19,6 +19,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A Candor model as a Spark ML {@link Model}: give it a DataFrame with the model's input columns (as in the training
@@ -81,12 +82,7 @@ public final class CandorModel extends Model<CandorModel> {
 
     @Override
     public StructType transformSchema(StructType schema) {
-        for (String c : artifact.metadata().numericColumns()) {
-            requireInput(schema, c);
-        }
-        for (String c : artifact.metadata().categoricalColumns()) {
-            requireInput(schema, c);
-        }
+        artifact.metadata().requireColumns(schema, List.of());
         StructType out = schema;
         if (!Arrays.asList(schema.fieldNames()).contains(Featurizer.FEATURES)) {
             out = out.add(Featurizer.FEATURES, SQLDataTypes.VectorType(), true);
@@ -95,13 +91,6 @@ public final class CandorModel extends Model<CandorModel> {
             out = out.add($(probabilityCol), SQLDataTypes.VectorType(), false);
         }
         return out.add($(predictionCol), DataTypes.DoubleType, false);
-    }
-
-    private static void requireInput(StructType schema, String column) {
-        if (!Arrays.asList(schema.fieldNames()).contains(column)) {
-            throw new io.candor.util.InputException("input DataFrame: column '" + column
-                    + "' is missing (expected the model's input columns)");
-        }
     }
 
     @Override

@@ -3,12 +3,12 @@ package io.candor.explain.shapley;
 import java.util.SplittableRandom;
 
 /** Random orders and subsets of players, drawn from a stream that {@code Seeds.stream} derived. */
-final class Sampling {
+public final class Sampling {
     private Sampling() {
     }
 
     /** A uniformly random ordering of {@code 0..m-1} (Fisher–Yates). */
-    static int[] permutation(SplittableRandom rng, int m) {
+    public static int[] permutation(SplittableRandom rng, int m) {
         int[] p = new int[m];
         for (int i = 0; i < m; i++) {
             p[i] = i;
