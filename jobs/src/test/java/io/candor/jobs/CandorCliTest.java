@@ -59,6 +59,14 @@ class CandorCliTest {
         assertTrue(run.out().contains("wine/teacher-fp32: top features by log_loss"), run.out());
         assertTrue(run.out().contains("table:  " + out.resolve("permutation_importance")), run.out());
 
+        CliRun shapley = CliRun.of(concat("shapley", concat("--set", concat("shapley.sample-rows=5",
+                concat("--set", concat("shapley.sage.rows=60", concat("--set",
+                        concat("shapley.sage.max-permutation-pairs=128", common))))))));
+        assertEquals(0, shapley.exitCode(), shapley.err());
+        assertTrue(shapley.out().contains("wine/teacher-fp32: 15 (row, output) explanations by kernel_shap"),
+                shapley.out());
+        assertTrue(shapley.out().contains("table:  " + out.resolve("shapley_global")), shapley.out());
+
         CliRun bad = CliRun.of(concat("importance", concat("--set", concat("importance.groups.g=[nope]", common))));
         assertEquals(2, bad.exitCode());
         assertTrue(bad.err().contains("'nope' is not an input of model wine"), bad.err());
