@@ -7,10 +7,10 @@ import io.candor.model.ModelArtifact;
 import io.candor.model.Network;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import io.candor.testing.ExplainFixtures;
 import io.candor.testing.TestSpark;
 import io.candor.train.TrainWorkflow;
 import io.candor.util.InputException;
-import io.candor.util.Seeds;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -103,21 +102,7 @@ class ImportanceWorkflowTest {
 
     @Test
     void onlyTheTwoTrueFeaturesOfASyntheticLabelMatter() throws IOException {
-        Path csv = out.resolve("synthetic.csv");
-        StringBuilder text = new StringBuilder("f0,f1,f2,f3,f4,f5,target\n");
-        for (int i = 0; i < 4000; i++) {
-            SplittableRandom random = Seeds.stream(2026, i);
-            double[] f = new double[6];
-            for (int j = 0; j < 6; j++) {
-                f[j] = gaussian(random);
-            }
-            int label = f[0] + f[1] > 0 ? 1 : 0;
-            for (double v : f) {
-                text.append(String.format(java.util.Locale.ROOT, "%.6f,", v));
-            }
-            text.append(label).append('\n');
-        }
-        Files.writeString(csv, text);
+        Path csv = ExplainFixtures.syntheticCsv(out.resolve("synthetic.csv"), 4000, 2026);
         Path root = out.resolve("synthetic");
         List<String> sets = List.of("dataset.path=" + csv, "dataset.name=synthetic", "output.root=" + root,
                 "train.epochs=10", "train.l2=0.01", "model.hidden=[16]", "importance.n-repeats=10",
@@ -161,11 +146,6 @@ class ImportanceWorkflowTest {
                 assertTrue(r.ciLow() <= 0 && r.ciHigh() >= 0, r.feature() + " interval excludes 0: " + r);
             }
         }
-    }
-
-    private static double gaussian(SplittableRandom random) {
-        double u = 1 - random.nextDouble();
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.nextDouble());
     }
 
     @Test

@@ -3,10 +3,10 @@ package io.candor.explain;
 import io.candor.data.PreparedData;
 import io.candor.data.FeatureGroup;
 import io.candor.model.ModelArtifact;
+import io.candor.testing.ExplainFixtures;
 import io.candor.testing.TestSpark;
 import io.candor.train.Metrics;
 import io.candor.train.TrainWorkflow;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
@@ -32,8 +32,6 @@ class PermutationImportanceJobTest {
     static Path out;
     static Fixture binary;
     static Fixture regression;
-    /** Local mode runs tasks in this JVM, so the injected faults can be counted here. */
-    static final java.util.concurrent.atomic.AtomicInteger INJECTED = new java.util.concurrent.atomic.AtomicInteger();
 
     /** A trained model, its prepared data, and a ModelSource over it. */
     record Fixture(PreparedData data, ModelArtifact artifact, ModelSource source) {
@@ -177,18 +175,11 @@ class PermutationImportanceJobTest {
         var o = options(ImportanceSpec.Mode.EXACT, List.of("accuracy", "auc", "log_loss"));
         List<ImportanceResult> undisturbed = PermutationImportanceJob.run(TestSpark.session(), rows, f.source(),
                 f.groups(), f.inputs(), true, 2, o);
-        ModelSource delegate = f.source();
-        ModelSource failsOnce = () -> {
-            TaskContext task = TaskContext.get();
-            if (task.partitionId() == 1 && task.attemptNumber() == 0) {
-                INJECTED.incrementAndGet();
-                throw new IllegalStateException("injected fault: first attempt of partition 1");
-            }
-            return delegate.open();
-        };
+        int before = ExplainFixtures.INJECTED.get();
+        ModelSource failsOnce = ExplainFixtures.failingFirstAttemptOfPartition1(f.source());
         List<ImportanceResult> retried = PermutationImportanceJob.run(TestSpark.session(), rows, failsOnce,
                 f.groups(), f.inputs(), true, 2, o);
-        assertEquals(1, INJECTED.get(), "the first attempt of partition 1 failed and was retried");
+        assertEquals(before + 1, ExplainFixtures.INJECTED.get(), "the first attempt of partition 1 failed and was retried");
         assertEquals(undisturbed, retried, "bit-identical after a retry");
     }
 

@@ -9,11 +9,10 @@ import io.candor.explain.shapley.SageEstimator;
 import io.candor.explain.shapley.SageResult;
 import io.candor.explain.shapley.ShapleyParts;
 import io.candor.explain.shapley.ShapleyRow;
+import io.candor.testing.ExplainFixtures;
 import io.candor.testing.TestSpark;
 import io.candor.train.TrainWorkflow;
 import io.candor.util.InputException;
-import io.candor.util.Seeds;
-import org.apache.spark.TaskContext;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -30,8 +29,6 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
@@ -46,8 +43,6 @@ class ShapleyWorkflowTest {
     @TempDir
     static Path out;
     static Path bc;
-    /** Local mode runs tasks in this JVM, so injected faults are counted here. */
-    static final AtomicInteger INJECTED = new AtomicInteger();
 
     @BeforeAll
     static void train() {
@@ -83,19 +78,11 @@ class ShapleyWorkflowTest {
                 assertEquals(one, DistributedShapley.explainRows(spark, rows.repartition(partitions), model.source(),
                         s.parts(), new int[] {1}, settings, "t"), partitions + " partitions");
             }
-            ModelSource delegate = model.source();
-            ModelSource failsOnce = () -> {
-                TaskContext task = TaskContext.get();
-                if (task.partitionId() == 1 && task.attemptNumber() == 0) {
-                    INJECTED.incrementAndGet();
-                    throw new IllegalStateException("injected fault: first attempt of partition 1");
-                }
-                return delegate.open();
-            };
-            int before = INJECTED.get();
+            ModelSource failsOnce = ExplainFixtures.failingFirstAttemptOfPartition1(model.source());
+            int before = ExplainFixtures.INJECTED.get();
             assertEquals(one, DistributedShapley.explainRows(spark, rows.repartition(3), failsOnce, s.parts(),
                     new int[] {1}, settings, "t"), "after a retry");
-            assertEquals(before + 1, INJECTED.get(), "partition 1 failed once and was retried");
+            assertEquals(before + 1, ExplainFixtures.INJECTED.get(), "partition 1 failed once and was retried");
 
             // Local accuracy on a real network: sum of phi + base value = f(x).
             for (ShapleyRow r : one) {
@@ -126,18 +113,10 @@ class ShapleyWorkflowTest {
                 assertSameEstimate(one, DistributedShapley.sage(spark, data, labels, model.source(), s.parts(),
                         settings, slices, "t"));
             }
-            ModelSource delegate = model.source();
-            ModelSource failsOnce = () -> {
-                TaskContext task = TaskContext.get();
-                if (task.partitionId() == 1 && task.attemptNumber() == 0) {
-                    INJECTED.incrementAndGet();
-                    throw new IllegalStateException("injected fault");
-                }
-                return delegate.open();
-            };
-            int before = INJECTED.get();
+            ModelSource failsOnce = ExplainFixtures.failingFirstAttemptOfPartition1(model.source());
+            int before = ExplainFixtures.INJECTED.get();
             assertSameEstimate(one, DistributedShapley.sage(spark, data, labels, failsOnce, s.parts(), settings, 3, "t"));
-            assertEquals(before + 256 / 64, INJECTED.get(), "each round is a job whose task 1 failed once and was retried");
+            assertEquals(before + 256 / 64, ExplainFixtures.INJECTED.get(), "each round is a job whose task 1 failed once and was retried");
         }
     }
 
@@ -151,21 +130,7 @@ class ShapleyWorkflowTest {
 
     @Test
     void sageRanksTheTrueFeaturesFirstOnSyntheticData() throws IOException {
-        Path csv = out.resolve("synthetic.csv");
-        StringBuilder text = new StringBuilder("f0,f1,f2,f3,f4,f5,target\n");
-        for (int i = 0; i < 3000; i++) {
-            SplittableRandom random = Seeds.stream(2027, i);
-            double[] f = new double[6];
-            for (int j = 0; j < 6; j++) {
-                double u = 1 - random.nextDouble();
-                f[j] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.nextDouble());
-            }
-            for (double v : f) {
-                text.append(String.format(java.util.Locale.ROOT, "%.6f,", v));
-            }
-            text.append(f[0] + f[1] > 0 ? 1 : 0).append('\n');
-        }
-        Files.writeString(csv, text);
+        Path csv = ExplainFixtures.syntheticCsv(out.resolve("synthetic.csv"), 3000, 2027);
         Path root = out.resolve("synthetic");
         CandorConf conf = conf("breast_cancer", root, "dataset.path=" + csv, "dataset.name=synthetic",
                 "train.epochs=10", "model.hidden=[16]", "shapley.sample-rows=50", "shapley.sage.rows=600");
