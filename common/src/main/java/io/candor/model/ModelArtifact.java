@@ -13,7 +13,6 @@ import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.IOException;
-import java.io.Serializable;
 
 /**
  * A model as Candor stores it, one directory per (model, variant) under {@code <root>/models/}:
@@ -21,8 +20,7 @@ import java.io.Serializable;
  * {@code featurizer/} (the fitted Spark ML pipeline). Saving is all-or-nothing: files go to a staging directory that
  * replaces the previous artifact only once complete.
  */
-public record ModelArtifact(ArtifactMetadata metadata, byte[] networkZip, PipelineModel pipeline)
-        implements Serializable {
+public record ModelArtifact(ArtifactMetadata metadata, byte[] networkZip, PipelineModel pipeline) {
     public static final String NETWORK = "network.zip";
     public static final String METADATA = "candor.json";
     public static final String FEATURIZER = "featurizer";

@@ -10,7 +10,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 
 /**
  * A DL4J network Candor can run: a {@link MultiLayerNetwork}, or a {@link ComputationGraph} with one input and one
@@ -86,17 +85,13 @@ public final class Network {
             java.util.zip.ZipEntry entry;
             while ((entry = in.getNextEntry()) != null) {
                 if (entry.getName().equals("configuration.json")) {
-                    byte[] head = readUpTo(in, 1 << 22);
+                    byte[] head = in.readNBytes(1 << 22); // the configuration, bounded
                     String json = new String(head, java.nio.charset.StandardCharsets.UTF_8);
                     return json.contains("\"vertices\"") && !json.contains("\"confs\"");
                 }
             }
         }
         throw new IOException("no configuration.json entry");
-    }
-
-    private static byte[] readUpTo(InputStream in, int limit) throws IOException {
-        return in.readNBytes(limit);
     }
 
     private static String firstLine(String s) {
