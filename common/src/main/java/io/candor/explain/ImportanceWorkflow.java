@@ -45,7 +45,7 @@ public final class ImportanceWorkflow {
         ImportanceSpec spec = conf.importance();
         List<Plan> plans = new ArrayList<>();
         for (ExplainInputs.Variant variant : ExplainInputs.variants(spark, conf, spec.variants())) {
-            plans.add(plan(conf, variant));
+            plans.add(plan(spark, conf, variant));
         }
 
         List<VariantImportance> results = new ArrayList<>();
@@ -78,7 +78,7 @@ public final class ImportanceWorkflow {
         return new Outcome(runId, results, written);
     }
 
-    private static Plan plan(CandorConf conf, ExplainInputs.Variant variant) {
+    private static Plan plan(SparkSession spark, CandorConf conf, ExplainInputs.Variant variant) {
         PreparedData data = variant.data();
         List<FeatureGroup> groups = FeatureGroups.resolve(data.featurizer().layout(), conf.importance().groups(),
                 variant.label(conf));
@@ -90,6 +90,6 @@ public final class ImportanceWorkflow {
         }
         Dataset<Row> rows = ExplainInputs.rows(data, conf.importance().split(), conf.importance().sampleRows(),
                 conf.seed(), SAMPLE_STREAM);
-        return new Plan(variant, rows, groups, metrics);
+        return new Plan(variant, ExplainInputs.spread(spark, rows), groups, metrics);
     }
 }

@@ -56,7 +56,7 @@ public final class ShapleyWorkflow {
         String runId = RunRecord.newRunId("shapley", started);
         List<Plan> plans = new ArrayList<>();
         for (ExplainInputs.Variant variant : ExplainInputs.variants(spark, conf, conf.shapley().variants())) {
-            plans.add(plan(conf, variant));
+            plans.add(plan(spark, conf, variant));
         }
 
         ShapleySpec spec = conf.shapley();
@@ -127,7 +127,7 @@ public final class ShapleyWorkflow {
         return new Outcome(runId, results, written);
     }
 
-    private static Plan plan(CandorConf conf, ExplainInputs.Variant variant) {
+    private static Plan plan(SparkSession spark, CandorConf conf, ExplainInputs.Variant variant) {
         ShapleySpec spec = conf.shapley();
         PreparedData data = variant.data();
         String label = variant.label(conf);
@@ -156,7 +156,8 @@ public final class ShapleyWorkflow {
         }
         BackgroundSummary.Summary background = BackgroundSummary.of(data.split(PreparedData.TRAIN),
                 spec.backgroundMethod(), spec.backgroundSize(), conf.seed(), "the training split of " + label);
-        Dataset<Row> rows = ExplainInputs.rows(data, spec.split(), spec.sampleRows(), conf.seed(), SAMPLE_STREAM);
+        Dataset<Row> rows = ExplainInputs.spread(spark,
+                ExplainInputs.rows(data, spec.split(), spec.sampleRows(), conf.seed(), SAMPLE_STREAM));
         List<Row> sage = ExplainInputs.rows(data, spec.split(), spec.sageRows(), conf.seed(), SAGE_STREAM)
                 .select("row_id", "features", "label").orderBy("row_id").collectAsList();
         double[][] sageData = new double[sage.size()][];
