@@ -8,8 +8,8 @@ import java.util.Arrays;
 
 /**
  * Folds an inference-mode batch normalization into the dense or 2-D convolution layer before it, so that weights are
- * quantized as the integer model will use them (Jacob et al. 2018 §3.2; Krishnamoorthi 2018 §2.5). With
- * {@code f_c = γ_c / √(var_c + ε)} per output channel {@code c}:
+ * quantized as the integer model will use them (Jacob et al. 2018 §3.2; Krishnamoorthi 2018, on batch normalization
+ * folding). With {@code f_c = γ_c / √(var_c + ε)} per output channel {@code c}:
  * <pre>
  *   W'_c = W_c · f_c        b'_c = (b_c − μ_c) · f_c + β_c
  * </pre>

@@ -7,8 +7,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Fake quantization of whole arrays, the forward pass of quantization-aware training: every value is quantized and
  * dequantized with {@link QuantParams#fakeQuant}, so training sees the rounding and clipping the integer model will
- * apply (Jacob et al. 2018 §3; Krishnamoorthi 2018 §3). The math runs in double; the result has the input's shape
- * and data type. The backward pass is {@link StraightThroughEstimator}.
+ * apply (Jacob et al. 2018 §3; Krishnamoorthi 2018, on quantization-aware training). The math runs in double; the
+ * result has the input's shape and data type. The backward pass is {@link StraightThroughEstimator}.
  */
 public final class FakeQuant {
     private FakeQuant() {

@@ -8,7 +8,7 @@ import java.util.Arrays;
  * Affine quantization parameters {@code real = scale · (q − zeroPoint)} with {@code q} an integer in
  * {@code [qmin, qmax]}, one (scale, zero point) per channel; a per-tensor scheme has one channel (Jacob et al. 2018,
  * "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference", §2; Krishnamoorthi
- * 2018, "Quantizing deep convolutional networks for efficient inference: A whitepaper", §2).
+ * 2018, "Quantizing deep convolutional networks for efficient inference: A whitepaper").
  *
  * <p>Two schemes, as in the QAT design:
  * <ul>
@@ -16,7 +16,7 @@ import java.util.Arrays;
  *       {@code scale_c = max|w_c| / qmax} with {@code qmax = 2^(bits−1) − 1}. The integer range is the restricted
  *       {@code [−qmax, qmax]}, not {@code [−qmax − 1, qmax]}: it is symmetric, so {@code w} and {@code −w} quantize
  *       to opposite integers, the largest weight maps exactly to ±qmax, and an int8 × int8 product never needs
- *       {@code (−128)²} (Krishnamoorthi 2018 §2.2; the convention of TFLite's int8 weights).</li>
+ *       {@code (−128)²} (the convention of TensorFlow Lite's 8-bit quantization specification for weights).</li>
  *   <li>{@link #asymmetricUint8 activations}: asymmetric, per tensor, unsigned 8 bits {@code [0, 255]} from a
  *       calibrated {@code (min, max)}. The range is first widened to contain 0, and the zero point is an integer, so
  *       real 0 is exactly representable: zero padding and ReLU's zeros then carry no quantization error, which
@@ -152,8 +152,15 @@ public final class QuantParams {
         return dequantize(qmax, c);
     }
 
-    /** {@code clamp(rint(x / scale) + zeroPoint, qmin, qmax)} for channel {@code c}. */
+    /**
+     * {@code clamp(rint(x / scale) + zeroPoint, qmin, qmax)} for channel {@code c}; ±infinity clamps to the range end.
+     *
+     * @throws IllegalArgumentException if {@code x} is NaN, which has no integer
+     */
     public int quantize(double x, int c) {
+        if (Double.isNaN(x)) {
+            throw new IllegalArgumentException("value: NaN in channel " + c + "; expected a number to quantize");
+        }
         double q = Math.rint(x / scales[c]) + zeroPoints[c];
         return (int) Math.max(qmin, Math.min(qmax, q));
     }

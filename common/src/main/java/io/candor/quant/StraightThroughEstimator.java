@@ -9,7 +9,7 @@ import java.util.Arrays;
 /**
  * The backward pass of fake quantization: the straight-through estimator treats rounding as the identity and keeps
  * the clipping, so {@code ∂fakeQuant(x)/∂x} is 1 for {@code x} in the clipping range and 0 outside (Bengio, Léonard,
- * Courville 2013; Jacob et al. 2018 §3; Krishnamoorthi 2018 §3.1).
+ * Courville 2013; Jacob et al. 2018 §3; Krishnamoorthi 2018).
  *
  * <p>The range is closed: a value exactly at {@code min} or {@code max} is inside and passes its gradient. It is
  * exactly representable there and fake-quant is the identity at it, and this matches PyTorch's fake-quant backward

@@ -243,6 +243,8 @@ class QuantParamsTest {
                 "weights: shape [1, 2] for CONV2D; expected rank 4 [nOut, nIn, kH, kW]");
         assertMessage(() -> QuantParams.asymmetricUint8(3, 1), "activation range: [3.0, 1.0] is not a range");
         assertMessage(() -> QuantParams.asymmetricUint8(Double.NEGATIVE_INFINITY, 1), "activation range");
+        assertMessage(() -> QuantParams.asymmetricUint8(0, 1).quantize(Double.NaN, 0),
+                "value: NaN in channel 0; expected a number to quantize");
         QuantParams twoChannels = QuantParams.symmetricPerChannel(w, ChannelAxis.DENSE, 8);
         assertMessage(() -> FakeQuant.perChannel(Nd4j.create(new double[][] {{1, 2, 3}}), ChannelAxis.DENSE,
                 twoChannels), "params: 2 channels for weights with 3 output channels");
@@ -251,7 +253,8 @@ class QuantParamsTest {
 
     static void assertMessage(Executable call, String expected) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
-        assertTrue(e.getMessage().contains(expected), () -> "message '" + e.getMessage() + "' lacks '" + expected + "'");
+        assertTrue(e.getMessage().contains(expected),
+                () -> "message '" + e.getMessage() + "' lacks '" + expected + "'");
     }
 
     private static void assertHalfStep(QuantParams p, int c, double x) {
