@@ -24,7 +24,7 @@ import java.util.Arrays;
  * </ul>
  *
  * <p><b>Rounding</b> is round-half-to-even ({@link Math#rint}) everywhere, the rounding ONNX {@code QuantizeLinear}
- * and PyTorch's fake-quant use, so an exported QDQ model reproduces this simulation bit for bit.
+ * and PyTorch's fake-quant use, so an exported QDQ model breaks ties the same way as this simulation.
  *
  * <p><b>Degenerate ranges.</b> A scale is never below {@link #MIN_SCALE} = 2^−23 (float32's machine epsilon, the
  * floor PyTorch's observers use). An all-zero weight channel or an activation range {@code [0, 0]} would otherwise

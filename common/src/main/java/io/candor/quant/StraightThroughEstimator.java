@@ -11,10 +11,12 @@ import java.util.Arrays;
  * the clipping, so {@code ∂fakeQuant(x)/∂x} is 1 for {@code x} in the clipping range and 0 outside (Bengio, Léonard,
  * Courville 2013; Jacob et al. 2018 §3; Krishnamoorthi 2018).
  *
- * <p>The range is closed: a value exactly at {@code min} or {@code max} is inside and passes its gradient. It is
- * exactly representable there and fake-quant is the identity at it, and this matches PyTorch's fake-quant backward
- * ({@code quant_min <= q <= quant_max}). NaN is outside. The gradient is selected, never multiplied, so an outside
- * gradient of any value, NaN or infinity included, becomes exactly 0.
+ * <p>The range is closed: a value exactly at {@code min} or {@code max} is inside and passes its gradient. With the
+ * range ends of {@link QuantParams#rangeMin}/{@link QuantParams#rangeMax} a bound is exactly representable, so
+ * fake-quant is the identity there and a weight or activation sitting on the bound keeps learning. (PyTorch compares
+ * the rounded integer instead, which also passes values up to half a step beyond the bounds; here the mask is exactly
+ * the real clipping range.) NaN is outside. The gradient is selected, never multiplied, so an outside gradient of any
+ * value, NaN or infinity included, becomes exactly 0.
  */
 public final class StraightThroughEstimator {
     private StraightThroughEstimator() {
