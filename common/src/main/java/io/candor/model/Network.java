@@ -67,6 +67,7 @@ public final class Network {
 
     /** Restores a ModelSerializer zip, whichever kind of network it holds. */
     public static Network fromBytes(byte[] zip, String source) {
+        ZipGuard.check(zip, source);
         try {
             if (isGraph(zip)) {
                 return new Network(ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), false));

@@ -81,7 +81,8 @@ class LoadedModelTest {
         Files.write(garbage, new byte[] {'P', 'K', 3, 4, 1, 2, 3});
         InputException corrupt = assertThrows(InputException.class, () -> TrainWorkflow.run(TestSpark.session(),
                 conf("breast_cancer", dir.resolve("bad3"), "model.source=load", "model.path=" + garbage)));
-        assertTrue(corrupt.getMessage().contains("not a readable DL4J ModelSerializer zip"), corrupt.getMessage());
+        assertTrue(corrupt.getMessage().contains("garbage.zip")
+                && corrupt.getMessage().contains("expected a DL4J ModelSerializer zip"), corrupt.getMessage());
 
         for (String out : new String[] {"bad1", "bad2", "bad3"}) {
             assertTrue(!Files.exists(dir.resolve(out)), "no output for a refused model: " + out);
