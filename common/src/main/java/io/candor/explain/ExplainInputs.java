@@ -3,6 +3,9 @@ package io.candor.explain;
 import io.candor.config.CandorConf;
 import io.candor.data.PreparedData;
 import io.candor.model.ModelArtifact;
+import io.candor.store.RunRecord;
+import io.candor.store.Table;
+import io.candor.store.TableWriter;
 import io.candor.util.Hashing;
 import io.candor.util.InputException;
 import io.candor.util.Seeds;
@@ -107,6 +110,16 @@ public final class ExplainInputs {
         public void close() {
             zip.destroy();
         }
+    }
+
+    /** Appends the {@code runs} row of a successful explainer run over {@code variants}; returns the table path. */
+    public static String recordRun(SparkSession spark, CandorConf conf, String runId, String job,
+                                   java.time.Instant started, List<Variant> variants) {
+        PreparedData first = variants.get(0).data();
+        String names = String.join(",", variants.stream().map(Variant::name).toList());
+        RunRecord run = new RunRecord(runId, job, conf.modelName(), names, started, java.time.Instant.now(),
+                "succeeded", conf, first.rows(), first.fingerprint(), spark);
+        return new TableWriter(spark, conf.outputRoot()).write(Table.RUNS, List.of(run.toRow()));
     }
 
     /** Every artifact directory of the model, in name order. */

@@ -7,7 +7,6 @@ import io.candor.data.PreparedData;
 import io.candor.store.RunRecord;
 import io.candor.store.Table;
 import io.candor.store.TableWriter;
-import io.candor.train.TrainWorkflow;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -70,11 +69,8 @@ public final class ImportanceWorkflow {
         TableWriter tables = new TableWriter(spark, conf.outputRoot());
         List<String> written = new ArrayList<>();
         written.add(tables.write(Table.PERMUTATION_IMPORTANCE, tableRows));
-        PreparedData first = plans.get(0).variant().data();
-        String variants = String.join(",", plans.stream().map(p -> p.variant().name()).toList());
-        RunRecord run = new RunRecord(runId, "importance", conf.modelName(), variants, started, Instant.now(),
-                "succeeded", conf, first.rows(), first.fingerprint(), spark, TrainWorkflow.backend());
-        written.add(tables.write(Table.RUNS, List.of(run.toRow())));
+        written.add(ExplainInputs.recordRun(spark, conf, runId, "importance", started,
+                plans.stream().map(Plan::variant).toList()));
         return new Outcome(runId, results, written);
     }
 

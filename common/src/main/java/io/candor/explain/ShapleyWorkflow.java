@@ -13,7 +13,6 @@ import io.candor.explain.shapley.ShapleyRow;
 import io.candor.store.RunRecord;
 import io.candor.store.Table;
 import io.candor.store.TableWriter;
-import io.candor.train.TrainWorkflow;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -119,11 +118,8 @@ public final class ShapleyWorkflow {
         List<String> written = new ArrayList<>();
         written.add(tables.write(Table.SHAP_VALUES, valueRows));
         written.add(tables.write(Table.SHAPLEY_GLOBAL, globalRows));
-        PreparedData first = plans.get(0).variant().data();
-        String variants = String.join(",", plans.stream().map(p -> p.variant().name()).toList());
-        RunRecord run = new RunRecord(runId, "shapley", conf.modelName(), variants, started, Instant.now(),
-                "succeeded", conf, first.rows(), first.fingerprint(), spark, TrainWorkflow.backend());
-        written.add(tables.write(Table.RUNS, List.of(run.toRow())));
+        written.add(ExplainInputs.recordRun(spark, conf, runId, "shapley", started,
+                plans.stream().map(Plan::variant).toList()));
         return new Outcome(runId, results, written);
     }
 

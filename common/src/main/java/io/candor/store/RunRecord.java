@@ -14,8 +14,7 @@ import java.time.format.DateTimeFormatter;
 
 /** One row of the {@code runs} table: provenance of a run attempt. */
 public record RunRecord(String runId, String job, String model, String variant, Instant startedAt, Instant finishedAt,
-                        String status, CandorConf conf, long rows, String dataFingerprint, SparkSession spark,
-                        String backend) {
+                        String status, CandorConf conf, long rows, String dataFingerprint, SparkSession spark) {
 
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
 
@@ -25,10 +24,15 @@ public record RunRecord(String runId, String job, String model, String variant, 
         return job + "-" + STAMP.format(started) + "-" + Hashing.sha256(salt).substring(0, 8);
     }
 
+    /** The ND4J backend the run computed on (CPU or CUDA). */
+    public static String backend() {
+        return org.nd4j.linalg.factory.Nd4j.getBackend().getClass().getSimpleName();
+    }
+
     public Row toRow() {
         return RowFactory.create(runId, job, model, variant, Timestamp.from(startedAt), Timestamp.from(finishedAt), status,
                 conf.rendered(), conf.sha256(), conf.dataset().path(), rows, dataFingerprint, conf.seed(),
-                spark.sparkContext().applicationId(), spark.sparkContext().master(), CandorVersion.VERSION, backend,
+                spark.sparkContext().applicationId(), spark.sparkContext().master(), CandorVersion.VERSION, backend(),
                 conf.date().toString());
     }
 }

@@ -117,7 +117,7 @@ public final class TrainWorkflow {
         List<String> written = new ArrayList<>();
         written.add(tables.write(Table.MODEL_METRICS, metricRows));
         RunRecord run = new RunRecord(runId, "train", conf.modelName(), variant, started, Instant.now(), "succeeded",
-                conf, data.rows(), data.fingerprint(), spark, backend());
+                conf, data.rows(), data.fingerprint(), spark);
         written.add(tables.write(Table.RUNS, List.of(run.toRow())));
         return new Outcome(runId, conf.modelName(), variant, metrics, predictions, artifactDir.toString(), written, trace,
                 network.parameterCount(), networkZip.length);
@@ -143,9 +143,5 @@ public final class TrainWorkflow {
     private static String loadedVariantName(String path) {
         String name = new org.apache.hadoop.fs.Path(path).getName();
         return name.toLowerCase(java.util.Locale.ROOT).endsWith(".zip") ? name.substring(0, name.length() - 4) : name;
-    }
-
-    public static String backend() {
-        return Nd4j.getBackend().getClass().getSimpleName();
     }
 }
