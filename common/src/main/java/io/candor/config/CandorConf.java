@@ -4,6 +4,7 @@ import io.candor.data.DatasetSpec;
 import io.candor.explain.ImportanceSpec;
 import io.candor.explain.ShapleySpec;
 import io.candor.model.ModelSpec;
+import io.candor.quant.QatSpec;
 import io.candor.train.TrainSpec;
 
 import java.time.LocalDate;
@@ -21,6 +22,7 @@ public record CandorConf(
         DatasetSpec dataset,
         ModelSpec model,
         TrainSpec train,
+        QatSpec qat,
         ImportanceSpec importance,
         ShapleySpec shapley,
         String source,

@@ -13,6 +13,9 @@ import com.typesafe.config.ConfigValueType;
 import io.candor.data.DatasetSpec;
 import io.candor.explain.ImportanceSpec;
 import io.candor.explain.ShapleySpec;
+import io.candor.quant.CalibrationPass;
+import io.candor.quant.QatSpec;
+import io.candor.quant.QuantParams;
 import io.candor.model.ModelSpec;
 import io.candor.train.TrainSpec;
 
@@ -332,7 +335,24 @@ public final class ConfLoader {
                     longAtLeast("shapley.batch-values", 1000),
                     config.getStringList("shapley.variants"));
 
-            return new CandorConf(seed, date, master, appName, root, dataset, model, train, importance, shapley, confFile, rendered,
+            int bits = intAtLeast("qat.bits", QuantParams.MIN_BITS);
+            if (bits > QuantParams.MAX_BITS) {
+                throw error("qat.bits", bits + " is above " + QuantParams.MAX_BITS + " (expected weight bits "
+                        + QuantParams.MIN_BITS + ".." + QuantParams.MAX_BITS + ")");
+            }
+            QatSpec qat = new QatSpec(
+                    choice("qat.mode", QatSpec.Mode::valueOf, "qat or ptq"),
+                    bits,
+                    intAtLeast("qat.epochs", 1),
+                    doubleIn("qat.learning-rate", 0.0, 10.0, false),
+                    choice("qat.calibration", s -> CalibrationPass.Method.valueOf(s.replace('-', '_')),
+                            "min-max or percentile"),
+                    doubleIn("qat.percentile", 50.0, 100.0, false),
+                    intAtLeast("qat.calibration-bins", 2),
+                    config.getString("qat.source").trim());
+
+            return new CandorConf(seed, date, master, appName, root, dataset, model, train, qat, importance, shapley,
+                    confFile, rendered,
                     io.candor.util.Hashing.sha256(rendered));
         }
 

@@ -2,7 +2,6 @@ package io.candor.model;
 
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayList;
@@ -21,12 +20,25 @@ public final class BatchedInference {
     private BatchedInference() {
     }
 
+    /** Any model evaluated a batch at a time: row-major features of {@code rows} rows in, one output row per row. */
+    @FunctionalInterface
+    public interface BatchFunction {
+        float[][] apply(float[] features, int rows);
+    }
+
     /**
      * @param featuresIndex position of the input vector in each row
      * @param emit maps (input row, output row of the network) to the result
      */
     public static <T> Iterator<T> map(Iterator<Row> rows, int featuresIndex, int width, Network network, int batchSize,
                                       BiFunction<Row, float[], T> emit) {
+        return map(rows, featuresIndex, width, (flat, n) -> network.output(
+                Nd4j.create(flat, new long[] {n, width}, 'c')).toFloatMatrix(), batchSize, emit);
+    }
+
+    /** As above, for any batch function (e.g. an integer model). */
+    public static <T> Iterator<T> map(Iterator<Row> rows, int featuresIndex, int width, BatchFunction model,
+                                      int batchSize, BiFunction<Row, float[], T> emit) {
         return new Iterator<>() {
             private final List<T> ready = new ArrayList<>();
             private int next;
@@ -52,8 +64,7 @@ public final class BatchedInference {
                         flat[i * width + j] = (float) v.apply(j);
                     }
                 }
-                INDArray output = network.output(Nd4j.create(flat, new long[] {batch.size(), width}, 'c'));
-                float[][] out = output.toFloatMatrix();
+                float[][] out = model.apply(flat, batch.size());
                 for (int i = 0; i < batch.size(); i++) {
                     ready.add(emit.apply(batch.get(i), out[i]));
                 }

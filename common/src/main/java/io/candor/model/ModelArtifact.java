@@ -13,6 +13,7 @@ import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.IOException;
+import java.util.Map;
 
 /**
  * A model as Candor stores it, one directory per (model, variant) under {@code <root>/models/}:
@@ -20,7 +21,8 @@ import java.io.IOException;
  * {@code featurizer/} (the fitted Spark ML pipeline). Saving is all-or-nothing: files go to a staging directory that
  * replaces the previous artifact only once complete.
  */
-public record ModelArtifact(ArtifactMetadata metadata, byte[] networkZip, PipelineModel pipeline) {
+public record ModelArtifact(ArtifactMetadata metadata, byte[] networkZip, PipelineModel pipeline,
+                            Map<String, byte[]> extraFiles) {
     public static final String NETWORK = "network.zip";
     public static final String METADATA = "candor.json";
     public static final String FEATURIZER = "featurizer";
@@ -30,6 +32,14 @@ public record ModelArtifact(ArtifactMetadata metadata, byte[] networkZip, Pipeli
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    public ModelArtifact {
+        extraFiles = Map.copyOf(extraFiles);
+    }
+
+    public ModelArtifact(ArtifactMetadata metadata, byte[] networkZip, PipelineModel pipeline) {
+        this(metadata, networkZip, pipeline, Map.of());
+    }
 
     public Network network() {
         return Network.fromBytes(networkZip, metadata.model() + "/" + metadata.variant());
@@ -56,6 +66,11 @@ public record ModelArtifact(ArtifactMetadata metadata, byte[] networkZip, Pipeli
                 out.write(JSON.writeValueAsBytes(metadata));
             }
             pipeline.write().overwrite().save(new Path(staging, FEATURIZER).toString());
+            for (Map.Entry<String, byte[]> file : extraFiles.entrySet()) {
+                try (FSDataOutputStream out = fs.create(new Path(staging, file.getKey()))) {
+                    out.write(file.getValue());
+                }
+            }
             if (fs.exists(dir) && !fs.delete(dir, true)) {
                 throw new IOException("cannot replace " + dir);
             }

@@ -57,11 +57,18 @@ public final class CalibrationPass {
         }
     }
 
+    /** The calibrated range of the network input, and of every layer's output in layer order. */
+    public record Ranges(LayerRange input, List<LayerRange> layers) implements Serializable {
+        public Ranges {
+            layers = List.copyOf(layers);
+        }
+    }
+
     /**
      * @param rows rows with the model's {@code features} vector
-     * @return one range per layer of the network, in layer order
+     * @return the input's range, and one range per layer of the network, in layer order
      */
-    public static List<LayerRange> run(SparkSession spark, Dataset<Row> rows, byte[] networkZip, Options options) {
+    public static Ranges run(SparkSession spark, Dataset<Row> rows, byte[] networkZip, Options options) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<byte[]> zip = jsc.broadcast(networkZip);
         String key = Hashing.sha256(networkZip);
@@ -73,20 +80,18 @@ public final class CalibrationPass {
                 throw new io.candor.util.InputException("calibration: no rows (expected a non-empty dataset)");
             }
             List<String> types = layerTypes(Network.fromBytes(networkZip, "calibration").multiLayer());
+            // Statistic 0 is the input, statistic l + 1 the output of layer l.
             List<LayerRange> ranges = new ArrayList<>();
-            if (options.method() == Method.MIN_MAX) {
-                for (int l = 0; l < extremes.min.length; l++) {
-                    ranges.add(new LayerRange(l, types.get(l), extremes.min[l], extremes.max[l], extremes.count[l]));
-                }
-                return ranges;
+            Extremes histograms = options.method() == Method.MIN_MAX ? null
+                    : features.mapPartitions(it -> List.of(scan(it, key, zip, options.batchRows(),
+                            new Histograms(extremes, options.bins()))).iterator()).reduce(Extremes::merge);
+            for (int s = 0; s < extremes.min.length; s++) {
+                double[] range = histograms == null ? new double[] {extremes.min[s], extremes.max[s]}
+                        : histograms.histograms.percentileRange(s, options.percentile());
+                ranges.add(new LayerRange(s - 1, s == 0 ? "input" : types.get(s - 1), range[0], range[1],
+                        extremes.count[s]));
             }
-            Extremes histograms = features.mapPartitions(it -> List.of(scan(it, key, zip, options.batchRows(),
-                    new Histograms(extremes, options.bins()))).iterator()).reduce(Extremes::merge);
-            for (int l = 0; l < extremes.min.length; l++) {
-                double[] range = histograms.histograms.percentileRange(l, options.percentile());
-                ranges.add(new LayerRange(l, types.get(l), range[0], range[1], extremes.count[l]));
-            }
-            return ranges;
+            return new Ranges(ranges.get(0), ranges.subList(1, ranges.size()));
         } finally {
             zip.destroy();
         }
@@ -96,8 +101,8 @@ public final class CalibrationPass {
     private static Extremes scan(Iterator<Row> rows, String key, Broadcast<byte[]> zip, int batchRows,
                                  Histograms histograms) {
         MultiLayerNetwork network = ExecutorNetworks.get(key, zip::value).multiLayer();
-        int layers = network.getnLayers();
-        Extremes stats = new Extremes(layers, histograms);
+        int statistics = network.getnLayers() + 1;
+        Extremes stats = new Extremes(statistics, histograms);
         List<Row> batch = new ArrayList<>(batchRows);
         while (rows.hasNext()) {
             batch.add(rows.next());
@@ -113,8 +118,8 @@ public final class CalibrationPass {
                 // feedForward returns the input at 0, then each layer's output.
                 List<INDArray> activations = network.feedForward(Nd4j.create(flat, new long[] {batch.size(), width}, 'c'),
                         false);
-                for (int l = 0; l < layers; l++) {
-                    stats.add(l, activations.get(l + 1).castTo(DataType.DOUBLE).data().asDouble());
+                for (int s = 0; s < statistics; s++) {
+                    stats.add(s, activations.get(s).castTo(DataType.DOUBLE).data().asDouble());
                 }
                 batch.clear();
             }

@@ -47,6 +47,30 @@ public enum Table {
             .add("variant", DataTypes.StringType, false),
             List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS),
 
+    /** One row per weighted layer of a quantized variant: bit widths, scales, zero points and weight error. */
+    QUANTIZATION("quantization", new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("layer", DataTypes.IntegerType, false)
+            .add("layer_type", DataTypes.StringType, false)
+            .add("bits", DataTypes.IntegerType, false)
+            .add("activation_bits", DataTypes.IntegerType, false)
+            .add("scheme", DataTypes.StringType, false)
+            .add("parameter_count", DataTypes.LongType, false)
+            .add("weight_scale_min", DataTypes.DoubleType, false)
+            .add("weight_scale_max", DataTypes.DoubleType, false)
+            .add("weight_scale_mean", DataTypes.DoubleType, false)
+            .add("max_abs_weight_error", DataTypes.DoubleType, false)
+            .add("input_scale", DataTypes.DoubleType, false)
+            .add("input_zero_point", DataTypes.IntegerType, false)
+            .add("output_scale", DataTypes.DoubleType, true)
+            .add("output_zero_point", DataTypes.IntegerType, true)
+            .add("calibration_method", DataTypes.StringType, false)
+            .add("calibration_rows", DataTypes.LongType, false)
+            .add("audit_date", DataTypes.StringType, false)
+            .add("model", DataTypes.StringType, false)
+            .add("variant", DataTypes.StringType, false),
+            List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS),
+
     /** One row per (variant, feature group, metric): importance with its spread and interval. */
     PERMUTATION_IMPORTANCE("permutation_importance", new StructType()
             .add("run_id", DataTypes.StringType, false)

@@ -48,15 +48,31 @@ public final class DistributedTrainer {
     public record Result(MultiLayerNetwork network, TrainingTrace.Summary trace, int workers, long seconds) {
     }
 
+    /** Called on the driver after each epoch, e.g. to recalibrate quantization ranges before the next one. */
+    @FunctionalInterface
+    public interface EpochHook {
+        void afterEpoch(int epoch, MultiLayerNetwork network);
+    }
+
     public static Result train(SparkSession spark, PreparedData data, ModelSpec model, TrainSpec train, long seed) {
+        NetworkFactory.Shape shape = new NetworkFactory.Shape(data.featurizer().layout().size(), data.outputs(),
+                data.isClassification(), data.spec().imageShape());
+        return fit(spark, data, NetworkFactory.build(model, train, shape, seed), train, train.epochs(), seed,
+                (epoch, network) -> { });
+    }
+
+    /**
+     * Fits {@code network} (in place) on the training split for {@code epochs} epochs with the workers, batch size and
+     * averaging frequency of {@code train}. The network's configuration is broadcast again at every epoch, so changes
+     * the hook makes to it reach the workers.
+     */
+    public static Result fit(SparkSession spark, PreparedData data, MultiLayerNetwork network, TrainSpec train,
+                             int epochs, long seed, EpochHook hook) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int workers = train.workers() > 0 ? train.workers() : Math.max(1, jsc.defaultParallelism());
         JavaRDD<DataSet> minibatches = minibatches(data, train.batchSize(), workers, seed);
         long batchCount = minibatches.count();
 
-        NetworkFactory.Shape shape = new NetworkFactory.Shape(data.featurizer().layout().size(), data.outputs(),
-                data.isClassification(), data.spec().imageShape());
-        MultiLayerNetwork network = NetworkFactory.build(model, train, shape, seed);
         CollectionAccumulator<String> fits = spark.sparkContext().collectionAccumulator("candor.training.fits");
         TrainingTrace trace = new TrainingTrace(fits);
         ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(workers, train.batchSize())
@@ -72,13 +88,14 @@ public final class DistributedTrainer {
         SparkDl4jMultiLayer sparkNetwork = new SparkDl4jMultiLayer(jsc, network, master);
 
         LOG.info("training {} parameters on {} rows in {} minibatches across {} workers, {} epochs",
-                network.numParams(), data.trainRows(), batchCount, workers, train.epochs());
+                network.numParams(), data.trainRows(), batchCount, workers, epochs);
         long start = System.nanoTime();
-        for (int epoch = 1; epoch <= train.epochs(); epoch++) {
+        for (int epoch = 1; epoch <= epochs; epoch++) {
             sparkNetwork.fit(minibatches);
+            hook.afterEpoch(epoch, sparkNetwork.getNetwork());
             double elapsed = (System.nanoTime() - start) / 1e9;
-            double eta = elapsed / epoch * (train.epochs() - epoch);
-            LOG.info("epoch {}/{}: last averaged minibatch loss {} ({}s elapsed, ETA {}s)", epoch, train.epochs(),
+            double eta = elapsed / epoch * (epochs - epoch);
+            LOG.info("epoch {}/{}: last averaged minibatch loss {} ({}s elapsed, ETA {}s)", epoch, epochs,
                     String.format("%.5f", sparkNetwork.getScore()), Math.round(elapsed), Math.round(eta));
         }
         minibatches.unpersist(false);

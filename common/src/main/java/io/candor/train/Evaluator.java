@@ -6,6 +6,7 @@ import io.candor.data.TabularReader;
 import io.candor.model.BatchedInference;
 import io.candor.model.ExecutorNetworks;
 import io.candor.model.Network;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
@@ -41,35 +42,41 @@ public final class Evaluator {
         String key = io.candor.util.Hashing.sha256(networkZip);
         Broadcast<byte[]> zip = jsc.broadcast(networkZip);
         try {
-            List<Tuple3<Long, Double, float[]>> out = rows
-                    .select(TabularReader.ROW_ID, Featurizer.FEATURES, TabularReader.LABEL)
+            return collect(rows.select(TabularReader.ROW_ID, Featurizer.FEATURES, TabularReader.LABEL)
                     .javaRDD()
                     .mapPartitions(it -> {
                         Network network = ExecutorNetworks.get(key, zip::value);
                         return BatchedInference.map(it, 1, width, network, BatchedInference.DEFAULT_BATCH,
                                 (row, output) -> new Tuple3<>(row.getLong(0), row.getDouble(2), output));
-                    })
-                    .collect();
-            List<Tuple3<Long, Double, float[]>> sorted = out.stream()
-                    .sorted(Comparator.comparingLong(Tuple3::_1)).toList();
-            int n = sorted.size();
-            long[] ids = new long[n];
-            double[] labels = new double[n];
-            double[][] outputs = new double[n][];
-            for (int i = 0; i < n; i++) {
-                Tuple3<Long, Double, float[]> t = sorted.get(i);
-                ids[i] = t._1();
-                labels[i] = t._2();
-                float[] o = t._3();
-                outputs[i] = new double[o.length];
-                for (int j = 0; j < o.length; j++) {
-                    outputs[i][j] = classification ? o[j] : normalizer.denormalizeLabel(o[j]);
-                }
-            }
-            return new Predictions(ids, labels, outputs);
+                    }), classification, normalizer);
         } finally {
             zip.destroy();
         }
+    }
+
+    /**
+     * Collects scored rows (row id, label, model output) into {@link Predictions} ordered by row id, whatever model
+     * produced them; regression outputs are mapped back to the label's scale.
+     */
+    public static Predictions collect(JavaRDD<Tuple3<Long, Double, float[]>> scored, boolean classification,
+                                      Normalizer normalizer) {
+        List<Tuple3<Long, Double, float[]>> sorted = scored.collect().stream()
+                .sorted(Comparator.comparingLong(Tuple3::_1)).toList();
+        int n = sorted.size();
+        long[] ids = new long[n];
+        double[] labels = new double[n];
+        double[][] outputs = new double[n][];
+        for (int i = 0; i < n; i++) {
+            Tuple3<Long, Double, float[]> t = sorted.get(i);
+            ids[i] = t._1();
+            labels[i] = t._2();
+            float[] o = t._3();
+            outputs[i] = new double[o.length];
+            for (int j = 0; j < o.length; j++) {
+                outputs[i][j] = classification ? o[j] : normalizer.denormalizeLabel(o[j]);
+            }
+        }
+        return new Predictions(ids, labels, outputs);
     }
 
     /** accuracy, log_loss, macro_f1 (and auc for two classes), or rmse, mae, r2 for regression. */

@@ -97,13 +97,7 @@ public final class TrainWorkflow {
         provenance.put("seed", String.valueOf(conf.seed()));
         provenance.put("created_at", started.toString());
         provenance.put("candor_version", io.candor.util.CandorVersion.VERSION);
-        var layout = data.featurizer().layout();
-        var norm = data.featurizer().normalizer();
-        ArtifactMetadata metadata = new ArtifactMetadata(ArtifactMetadata.FORMAT_VERSION, conf.modelName(), variant,
-                data.isClassification() ? "classification" : "regression", network.kind(), layout.names(),
-                layout.groups(), layout.numericColumns(), layout.categoricalColumns(), data.classes(), norm.mean(),
-                norm.std(), norm.labelMean(), norm.labelStd(), conf.dataset().imageShape(), network.parameterCount(),
-                networkZip.length, 32, provenance);
+        ArtifactMetadata metadata = metadata(conf, data, variant, network, networkZip.length, 32, provenance);
         ModelArtifact artifact = new ModelArtifact(metadata, networkZip, data.featurizer().pipeline());
         var artifactDir = ModelArtifact.directory(conf.outputRoot(), conf.modelName(), variant);
         artifact.save(spark, artifactDir, runId);
@@ -123,8 +117,20 @@ public final class TrainWorkflow {
                 network.parameterCount(), networkZip.length);
     }
 
+    /** The metadata of a variant of {@code conf}'s model trained on {@code data}. */
+    public static ArtifactMetadata metadata(CandorConf conf, PreparedData data, String variant, Network network,
+                                            long sizeBytes, int bits, Map<String, String> provenance) {
+        var layout = data.featurizer().layout();
+        var norm = data.featurizer().normalizer();
+        return new ArtifactMetadata(ArtifactMetadata.FORMAT_VERSION, conf.modelName(), variant,
+                data.isClassification() ? "classification" : "regression", network.kind(), layout.names(),
+                layout.groups(), layout.numericColumns(), layout.categoricalColumns(), data.classes(), norm.mean(),
+                norm.std(), norm.labelMean(), norm.labelStd(), conf.dataset().imageShape(), network.parameterCount(),
+                sizeBytes, bits, provenance);
+    }
+
     /** A user's network must take the dataset's features and give its outputs; checked with one small batch. */
-    private static void checkShape(Network network, PreparedData data, String path) {
+    public static void checkShape(Network network, PreparedData data, String path) {
         int width = data.featurizer().layout().size();
         long outputs;
         try {

@@ -29,6 +29,8 @@ class CalibrationPassTest {
     static MultiLayerNetwork network;
     static byte[] zip;
     static double[][] reference;
+    static double inputMin = Double.POSITIVE_INFINITY;
+    static double inputMax = Double.NEGATIVE_INFINITY;
 
     @BeforeAll
     static void setUp() {
@@ -45,6 +47,8 @@ class CalibrationPassTest {
             double[] v = ((Vector) rows.get(i).get(0)).toArray();
             for (int j = 0; j < 30; j++) {
                 flat[i * 30 + j] = (float) v[j];
+                inputMin = Math.min(inputMin, flat[i * 30 + j]);
+                inputMax = Math.max(inputMax, flat[i * 30 + j]);
             }
         }
         List<INDArray> activations = Network.fromBytes(zip, "reference").multiLayer()
@@ -60,8 +64,13 @@ class CalibrationPassTest {
     void minMaxRangesEqualOnePassOverAllRowsForAnyPartitioning() {
         for (int partitions : new int[] {1, 3, 7}) {
             Dataset<Row> rows = data.frame().repartition(partitions);
-            List<CalibrationPass.LayerRange> ranges = CalibrationPass.run(TestSpark.session(), rows, zip,
+            CalibrationPass.Ranges result = CalibrationPass.run(TestSpark.session(), rows, zip,
                     new CalibrationPass.Options(CalibrationPass.Method.MIN_MAX, 100, 2048, 64));
+            List<CalibrationPass.LayerRange> ranges = result.layers();
+            assertEquals(-1, result.input().layer());
+            assertEquals("input", result.input().type());
+            assertEquals(inputMin, result.input().min(), 1e-6, "input min");
+            assertEquals(inputMax, result.input().max(), 1e-6, "input max");
             assertEquals(3, ranges.size(), "two dense layers and the output");
             for (CalibrationPass.LayerRange r : ranges) {
                 double[] values = reference[r.layer()];
@@ -80,7 +89,7 @@ class CalibrationPassTest {
         int bins = 4096;
         double p = 99.0;
         List<CalibrationPass.LayerRange> ranges = CalibrationPass.run(TestSpark.session(), data.frame().repartition(3),
-                zip, new CalibrationPass.Options(CalibrationPass.Method.PERCENTILE, p, bins, 50));
+                zip, new CalibrationPass.Options(CalibrationPass.Method.PERCENTILE, p, bins, 50)).layers();
         for (CalibrationPass.LayerRange r : ranges) {
             double[] values = reference[r.layer()];
             double binWidth = (values[values.length - 1] - values[0]) / bins;

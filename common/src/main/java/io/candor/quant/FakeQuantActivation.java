@@ -1,0 +1,93 @@
+package io.candor.quant;
+
+import io.candor.quant.intmodel.ActivationQuant;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.activations.BaseActivationFunction;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+/**
+ * A layer activation followed by per-tensor asymmetric uint8 fake quantization of its output. Backward, the
+ * straight-through estimator: the upstream gradient passes where the activation's output lies inside the
+ * representable range and is exactly 0 where it was clipped, then goes through the inner activation's own gradient.
+ * While {@code enabled} is false the activation is the inner one alone, which is how calibration observes the
+ * unclipped range. Serialised with the layer configuration so that dl4j-spark workers share the calibrated range.
+ */
+public final class FakeQuantActivation extends BaseActivationFunction {
+    private static final long serialVersionUID = 1L;
+
+    @JsonProperty
+    private IActivation inner;
+    @JsonProperty
+    private float scale = 1f;
+    @JsonProperty
+    private int zeroPoint;
+    @JsonProperty
+    private boolean enabled;
+
+    public FakeQuantActivation() {
+    }
+
+    public FakeQuantActivation(IActivation inner) {
+        this.inner = inner;
+    }
+
+    public IActivation inner() {
+        return inner;
+    }
+
+    public boolean enabled() {
+        return enabled;
+    }
+
+    public ActivationQuant quant() {
+        return new ActivationQuant(scale, zeroPoint);
+    }
+
+    /** Sets the calibrated quantization and switches fake quantization on. */
+    public void quantizeWith(ActivationQuant quant) {
+        scale = quant.scale();
+        zeroPoint = quant.zeroPoint();
+        enabled = true;
+    }
+
+    public void setEnabled(boolean enabled) {
+        this.enabled = enabled;
+    }
+
+    @Override
+    public INDArray getActivation(INDArray in, boolean training) {
+        INDArray out = inner.getActivation(in, training);
+        if (!enabled) {
+            return out;
+        }
+        return out.assign(FakeQuantArrays.activations(out, quant())); // DL4J activations work in place
+    }
+
+    @Override
+    public Pair<INDArray, INDArray> backprop(INDArray in, INDArray epsilon) {
+        if (!enabled) {
+            return inner.backprop(in, epsilon);
+        }
+        INDArray activated = inner.getActivation(in.dup(), true);
+        INDArray passed = epsilon.mul(FakeQuantArrays.insideRange(activated, quant()));
+        return inner.backprop(in, passed);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof FakeQuantActivation a && a.inner.equals(inner) && a.scale == scale
+                && a.zeroPoint == zeroPoint && a.enabled == enabled;
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(inner, scale, zeroPoint, enabled);
+    }
+
+    @Override
+    public String toString() {
+        return "fakequant(" + inner + (enabled ? ", scale=" + scale + ", zp=" + zeroPoint : ", observing") + ")";
+    }
+}

@@ -1,0 +1,104 @@
+package io.candor.quant;
+
+import io.candor.quant.intmodel.ActivationQuant;
+import org.deeplearning4j.nn.api.MaskState;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+/**
+ * Fake quantization of the network input (uint8, per tensor) as the first layer's input preprocessor, followed by the
+ * preprocessor that layer already had (e.g. the reshape of flat image rows). The input needs no gradient, so backprop
+ * only delegates. While {@code enabled} is false the input passes unchanged (calibration).
+ */
+public final class FakeQuantInput implements InputPreProcessor {
+    private static final long serialVersionUID = 1L;
+
+    @JsonProperty
+    private InputPreProcessor inner;
+    @JsonProperty
+    private float scale = 1f;
+    @JsonProperty
+    private int zeroPoint;
+    @JsonProperty
+    private boolean enabled;
+
+    public FakeQuantInput() {
+    }
+
+    public FakeQuantInput(InputPreProcessor inner) {
+        this.inner = inner;
+    }
+
+    public InputPreProcessor inner() {
+        return inner;
+    }
+
+    public ActivationQuant quant() {
+        return new ActivationQuant(scale, zeroPoint);
+    }
+
+    public boolean enabled() {
+        return enabled;
+    }
+
+    public void quantizeWith(ActivationQuant quant) {
+        scale = quant.scale();
+        zeroPoint = quant.zeroPoint();
+        enabled = true;
+    }
+
+    public void setEnabled(boolean enabled) {
+        this.enabled = enabled;
+    }
+
+    @Override
+    public INDArray preProcess(INDArray input, int miniBatchSize, LayerWorkspaceMgr workspaceMgr) {
+        INDArray x = input;
+        if (enabled) {
+            x = workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, FakeQuantArrays.activations(input, quant()));
+        }
+        return inner == null ? x : inner.preProcess(x, miniBatchSize, workspaceMgr);
+    }
+
+    @Override
+    public INDArray backprop(INDArray output, int miniBatchSize, LayerWorkspaceMgr workspaceMgr) {
+        return inner == null ? output : inner.backprop(output, miniBatchSize, workspaceMgr);
+    }
+
+    @Override
+    public FakeQuantInput clone() {
+        FakeQuantInput copy = new FakeQuantInput(inner == null ? null : inner.clone());
+        copy.scale = scale;
+        copy.zeroPoint = zeroPoint;
+        copy.enabled = enabled;
+        return copy;
+    }
+
+    @Override
+    public InputType getOutputType(InputType inputType) {
+        return inner == null ? inputType : inner.getOutputType(inputType);
+    }
+
+    @Override
+    public Pair<INDArray, MaskState> feedForwardMaskArray(INDArray maskArray, MaskState currentMaskState,
+                                                          int minibatchSize) {
+        return inner == null ? new Pair<>(maskArray, currentMaskState)
+                : inner.feedForwardMaskArray(maskArray, currentMaskState, minibatchSize);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof FakeQuantInput f && java.util.Objects.equals(f.inner, inner) && f.scale == scale
+                && f.zeroPoint == zeroPoint && f.enabled == enabled;
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(inner, scale, zeroPoint, enabled);
+    }
+}
