@@ -111,4 +111,13 @@ class CalibrationPassTest {
         assertThrows(IllegalArgumentException.class,
                 () -> new CalibrationPass.Options(CalibrationPass.Method.MIN_MAX, 100, 1, 64));
     }
+
+    @Test
+    void aCalibrationSetWithoutRowsIsAnInputError() {
+        io.candor.util.InputException e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.candor.util.InputException.class, () -> CalibrationPass.run(TestSpark.session(),
+                        data.frame().limit(0), zip, new CalibrationPass.Options(CalibrationPass.Method.MIN_MAX,
+                                100, 16, 8)));
+        assertTrue(e.getMessage().contains("no rows"), e.getMessage());
+    }
 }

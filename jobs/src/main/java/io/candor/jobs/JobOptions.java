@@ -23,7 +23,13 @@ final class JobOptions {
     String date;
 
     CandorConf load() {
+        return load(List.of());
+    }
+
+    /** Loads the conf with a command's own options as overrides, applied after {@code --set}. */
+    CandorConf load(List<String> commandOverrides) {
         List<String> all = new ArrayList<>(overrides);
+        all.addAll(commandOverrides);
         if (date != null) {
             all.add("run.date=" + date);
         }

@@ -131,4 +131,49 @@ class BadInputTest {
         assertTrue(run.err().contains("--conf"), run.err());
         assertEquals(2, CliRun.of("frobnicate").exitCode());
     }
+
+    private CliRun qat(String... sets) {
+        List<String> args = new ArrayList<>(List.of("qat", "--conf", TestSpark.sampleConf("breast_cancer").toString(),
+                "--set", "output.root=" + out(), "--set", "dataset.path=" + TestSpark.sample("breast_cancer.csv"),
+                "--set", "qat.epochs=1"));
+        for (String s : sets) {
+            args.add("--set");
+            args.add(s);
+        }
+        return CliRun.of(args.toArray(new String[0]));
+    }
+
+    @Test
+    void qatWithoutATrainedModel() {
+        assertFails(qat(), 3, "teacher-fp32", "is missing", "candor train");
+    }
+
+    @Test
+    void qatSourceThatIsNotADl4jNetwork() throws IOException {
+        Path fake = data("notanet.zip", "a,b\n1,2\n");
+        assertFails(qat("qat.source=" + fake), 3, "notanet.zip");
+    }
+
+    @Test
+    void qatLayerCandorCannotQuantize() throws IOException {
+        org.deeplearning4j.nn.multilayer.MultiLayerNetwork tanh = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(
+                new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().list()
+                        .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(30).nOut(8)
+                                .activation(org.nd4j.linalg.activations.Activation.TANH).build())
+                        .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(8).nOut(2)
+                                .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build())
+                        .build());
+        tanh.init();
+        Path zip = dir.resolve("tanh.zip");
+        org.deeplearning4j.util.ModelSerializer.writeModel(tanh, zip.toFile(), false);
+        assertFails(qat("qat.source=" + zip), 3, "tanh.zip layer 0 (DenseLayer)", "RELU or IDENTITY");
+    }
+
+    @Test
+    void qatBitsOutsideTwoToEight() {
+        assertFails(qat("qat.bits=9"), 2, "qat.bits", "9 is above 8");
+        assertFails(qat("qat.bits=1"), 2, "qat.bits", "1 is below 2");
+        assertFails(CliRun.of("qat", "--conf", TestSpark.sampleConf("breast_cancer").toString(), "--bits", "12",
+                "--set", "output.root=" + out()), 2, "qat.bits", "12 is above 8");
+    }
 }
