@@ -292,10 +292,10 @@ class IntegerInferenceTest {
         IntegerModel ok = denseModel(8);
         assertRejected(ok, null);
         Executable badFeatures = () -> IntegerInference.outputs(ok, new float[19], 1);
-        QuantParamsMessages.assertMessage(badFeatures, "features: 19 values for 1 rows; expected rows >= 0 and rows · 20");
+        assertMessage(badFeatures, "features: 19 values for 1 rows; expected rows >= 0 and rows · 20");
         float[] nan = new float[40];
         nan[25] = Float.NaN;
-        QuantParamsMessages.assertMessage(() -> IntegerInference.outputs(ok, nan, 2), "features: NaN at row 1, column 5");
+        assertMessage(() -> IntegerInference.outputs(ok, nan, 2), "features: NaN at row 1, column 5");
     }
 
     private static IntegerModel replace(IntegerModel m, int index, IntLayer layer) {
@@ -309,8 +309,8 @@ class IntegerInferenceTest {
             IntegerInference.prepare(m);
             return;
         }
-        QuantParamsMessages.assertMessage(() -> IntegerInference.prepare(m), message);
-        QuantParamsMessages.assertMessage(() -> QdqReference.outputs(m, new float[m.inputs()], 1), message);
+        assertMessage(() -> IntegerInference.prepare(m), message);
+        assertMessage(() -> QdqReference.outputs(m, new float[m.inputs()], 1), message);
     }
 
     static int argmax(double[] row) {
@@ -343,15 +343,8 @@ class IntegerInferenceTest {
         return max;
     }
 
-    /** Shares QuantParamsTest's message assertion. */
-    static final class QuantParamsMessages {
-        private QuantParamsMessages() {
-        }
-
-        static void assertMessage(Executable call, String expected) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
-            assertTrue(e.getMessage().contains(expected), () -> "message '" + e.getMessage() + "' lacks '" + expected
-                    + "'");
-        }
+    private static void assertMessage(Executable call, String expected) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        assertTrue(e.getMessage().contains(expected), () -> "message '" + e.getMessage() + "' lacks '" + expected + "'");
     }
 }
