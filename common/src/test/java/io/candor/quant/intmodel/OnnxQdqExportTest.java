@@ -26,10 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Exports random integer models and runs them in ONNX Runtime under each {@link Runtime} setting; every run must
  * agree with a double-precision reference of the integer model written here.
  *
- * <p>ORT's fused integer kernels (QGemm, QLinearConv) multiply uint8 activations by int8 weights with VPMADDUBSW on
- * x86 CPUs without VNNI, which adds pairs of products in saturating int16; with weights in the full 8-bit range the
- * sums can clip (ORT quantization docs, "reduce_range"; measured here: 94–97 % argmax agreement on an AVX2-only CPU).
- * So the fused setting is asserted only for models whose weights have at most 7 bits, where no pair can saturate.
+ * <p>Every setting is asserted for every bit width, ORT's fused integer kernels included: weights are exported as
+ * UINT8 with zero point 128, which those kernels multiply exactly (int8 weights saturated there: 94–97 % agreement
+ * on an AVX2-only CPU).
  */
 class OnnxQdqExportTest {
     private static final long SEED = 2024_0917L;
@@ -58,9 +57,10 @@ class OnnxQdqExportTest {
         assertEquals("4,4", metadata(proto).get(OnnxQdqExport.META_WEIGHT_BITS));
         for (OnnxMl.TensorProto t : proto.getGraph().getInitializerList()) {
             if (t.getName().endsWith(".weight_q")) {
-                assertEquals(OnnxMl.TensorProto.DataType.INT8_VALUE, t.getDataType(), t.getName());
+                assertEquals(OnnxMl.TensorProto.DataType.UINT8_VALUE, t.getDataType(), t.getName());
                 for (byte b : t.getRawData().toByteArray()) {
-                    assertTrue(Math.abs(b) <= 7, t.getName() + " holds " + b + ", outside ±7 for 4 bits");
+                    int w = (b & 0xFF) - OnnxQdqExport.WEIGHT_ZERO_POINT;
+                    assertTrue(Math.abs(w) <= 7, t.getName() + " holds " + w + ", outside ±7 for 4 bits");
                 }
             }
         }
@@ -123,7 +123,7 @@ class OnnxQdqExportTest {
         assertEquals(13, proto.getOpsetImport(0).getVersion());
         assertEquals("candor", proto.getProducerName());
         assertEquals("test-1.0", proto.getProducerVersion());
-        assertTrue(proto.getDocString().contains("INT8"), proto.getDocString());
+        assertTrue(proto.getDocString().contains("UINT8 + 128"), proto.getDocString());
         Map<String, String> meta = metadata(proto);
         assertEquals("8,6", meta.get(OnnxQdqExport.META_WEIGHT_BITS));
         assertEquals("SOFTMAX", meta.get(OnnxQdqExport.META_OUTPUT_ACTIVATION));
@@ -135,9 +135,9 @@ class OnnxQdqExportTest {
         assertEquals(Map.of("QuantizeLinear", 2L, "DequantizeLinear", 6L, "Gemm", 2L, "Relu", 1L, "Softmax", 1L), ops);
         Map<String, OnnxMl.TensorProto> init = graph.getInitializerList().stream()
                 .collect(Collectors.toMap(OnnxMl.TensorProto::getName, t -> t));
-        assertEquals(OnnxMl.TensorProto.DataType.INT8_VALUE, init.get("l0.weight_q").getDataType());
+        assertEquals(OnnxMl.TensorProto.DataType.UINT8_VALUE, init.get("l0.weight_q").getDataType());
         assertEquals(List.of(16L, 20L), init.get("l0.weight_q").getDimsList());
-        assertEquals(OnnxMl.TensorProto.DataType.INT8_VALUE, init.get("l1.weight_q").getDataType());
+        assertEquals(OnnxMl.TensorProto.DataType.UINT8_VALUE, init.get("l1.weight_q").getDataType());
         assertEquals(OnnxMl.TensorProto.DataType.INT32_VALUE, init.get("l1.bias_q").getDataType());
         assertEquals(OnnxMl.TensorProto.DataType.UINT8_VALUE, init.get("features.zero_point").getDataType());
         for (OnnxMl.NodeProto n : graph.getNodeList()) {
@@ -219,9 +219,6 @@ class OnnxQdqExportTest {
         }
         byte[] bytes = OnnxQdqExport.toBytes(model, "test-1.0");
         for (Runtime level : Runtime.values()) {
-            if (level == Runtime.FUSED && maxWeightBits(model) > 7) {
-                continue;
-            }
             float[][][] got = run(bytes, features, level);
             float[][] outputs = got[0];
             float[][] logits = got[1];
@@ -264,18 +261,6 @@ class OnnxQdqExportTest {
             this.level = level;
             this.keepQdq = keepQdq;
         }
-    }
-
-    private static int maxWeightBits(IntegerModel model) {
-        int bits = 0;
-        for (IntLayer layer : model.layers()) {
-            if (layer instanceof IntDense d) {
-                bits = Math.max(bits, d.bits());
-            } else if (layer instanceof IntConv2d c) {
-                bits = Math.max(bits, c.bits());
-            }
-        }
-        return bits;
     }
 
     /** {outputs, logits} from ONNX Runtime. */
