@@ -74,8 +74,10 @@ public final class CalibrationPass {
         String key = Hashing.sha256(networkZip);
         var features = rows.select(Featurizer.FEATURES).javaRDD();
         try {
+            // Collected per partition and merged on the driver: an input with no partitions (limit 0) then has no
+            // statistics instead of failing inside reduce().
             Extremes extremes = features.mapPartitions(it -> List.of(scan(it, key, zip, options.batchRows(), null))
-                    .iterator()).reduce(Extremes::merge);
+                    .iterator()).collect().stream().reduce(Extremes::merge).orElse(null);
             if (extremes == null || extremes.count[0] == 0) {
                 throw new io.candor.util.InputException("calibration: no rows (expected a non-empty dataset)");
             }

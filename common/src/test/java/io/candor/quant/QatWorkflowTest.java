@@ -75,7 +75,7 @@ class QatWorkflowTest {
         assertEquals("teacher-int8", dir.getName());
         for (String file : List.of(ModelArtifact.NETWORK, ModelArtifact.METADATA, QatWorkflow.INTEGER_MODEL,
                 QatWorkflow.ONNX_MODEL)) {
-            assertTrue(Files.exists(Paths.get(dir.toUri()).resolve(file)), file + " in the artifact");
+            assertTrue(Files.exists(Paths.get(dir.toString()).resolve(file)), file + " in the artifact");
         }
         TableWriter tables = new TableWriter(spark, conf.outputRoot());
         long layers = tables.read(Table.QUANTIZATION).filter(col("model").equalTo(dataset)
@@ -108,7 +108,7 @@ class QatWorkflowTest {
                 features[i][j] = (float) v.apply(j);
             }
         }
-        byte[] onnx = Files.readAllBytes(Paths.get(dir.toUri()).resolve(QatWorkflow.ONNX_MODEL));
+        byte[] onnx = Files.readAllBytes(Paths.get(dir.toString()).resolve(QatWorkflow.ONNX_MODEL));
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         float[][] probabilities;
         try (OrtSession session = env.createSession(onnx, new OrtSession.SessionOptions());
@@ -132,20 +132,33 @@ class QatWorkflowTest {
         assertTrue(meanDiff <= 0.02, "ONNX Runtime vs fake-quant mean |p diff| " + meanDiff);
     }
 
+    /**
+     * Measured on digits (fp32 0.979): at 4 bits PTQ already matches fp32 (0.979) and QAT keeps it (0.982); at 3 bits
+     * PTQ 0.967, QAT 0.979; at 2 bits PTQ collapses (0.410) and QAT recovers most of it (0.837). So the 4-bit bar is
+     * "PTQ within 0.5 point of fp32, and QAT no worse than 1 point below fp32", and the 2-bit bar is a 20-point margin.
+     */
     @Test
-    void fourBitQatBeatsPostTrainingQuantizationOnDigits() {
+    void qatBeatsPostTrainingQuantizationOnDigitsAtLowBitWidths() {
         SparkSession spark = TestSpark.session();
-        QatWorkflow.Outcome ptq = QatWorkflow.run(spark, trained("digits", "qat.bits=4", "qat.mode=ptq"));
-        QatWorkflow.Outcome qat = QatWorkflow.run(spark, trained("digits", "qat.bits=4", "qat.epochs=3"));
-        double fp32 = qat.fp32Metrics().get("test").get("accuracy");
-        double ptqAccuracy = ptq.metrics().get("test").get("accuracy");
-        double qatAccuracy = qat.metrics().get("test").get("accuracy");
-        assertEquals("teacher-int4-ptq", ptq.variant());
-        assertEquals("teacher-int4", qat.variant());
-        assertEquals(0, ptq.training().averagingRounds(), "PTQ does not train");
-        assertTrue(qatAccuracy >= ptqAccuracy + 0.02 || fp32 - ptqAccuracy <= 0.005,
-                "4-bit QAT " + qatAccuracy + " vs PTQ " + ptqAccuracy + " (fp32 " + fp32 + ")");
-        double ratio = (double) qat.integerModelBytes() / qat.fp32ParameterBytes();
+        QatWorkflow.Outcome ptq4 = QatWorkflow.run(spark, trained("digits", "qat.bits=4", "qat.mode=ptq"));
+        QatWorkflow.Outcome qat4 = QatWorkflow.run(spark, trained("digits", "qat.bits=4", "qat.epochs=3"));
+        double fp32 = qat4.fp32Metrics().get("test").get("accuracy");
+        double ptq4Accuracy = ptq4.metrics().get("test").get("accuracy");
+        double qat4Accuracy = qat4.metrics().get("test").get("accuracy");
+        assertEquals("teacher-int4-ptq", ptq4.variant());
+        assertEquals("teacher-int4", qat4.variant());
+        assertEquals(0, ptq4.training().averagingRounds(), "PTQ does not train");
+        assertTrue(qat4Accuracy >= ptq4Accuracy + 0.02 || fp32 - ptq4Accuracy <= 0.005,
+                "4-bit QAT " + qat4Accuracy + " vs PTQ " + ptq4Accuracy + " (fp32 " + fp32 + ")");
+        assertTrue(qat4Accuracy >= fp32 - 0.01, "4-bit QAT " + qat4Accuracy + " vs fp32 " + fp32);
+        double ratio = (double) qat4.integerModelBytes() / qat4.fp32ParameterBytes();
         assertTrue(ratio <= 0.17, "4-bit integer model is " + ratio + " of the fp32 parameter bytes");
+
+        QatWorkflow.Outcome ptq2 = QatWorkflow.run(spark, trained("digits", "qat.bits=2", "qat.mode=ptq"));
+        QatWorkflow.Outcome qat2 = QatWorkflow.run(spark, trained("digits", "qat.bits=2", "qat.epochs=3"));
+        double ptq2Accuracy = ptq2.metrics().get("test").get("accuracy");
+        double qat2Accuracy = qat2.metrics().get("test").get("accuracy");
+        assertTrue(qat2Accuracy >= ptq2Accuracy + 0.20, "2-bit QAT " + qat2Accuracy + " vs PTQ " + ptq2Accuracy);
+        assertTrue(qat2.integerModelBytes() < qat4.integerModelBytes(), "2-bit weights pack tighter than 4-bit");
     }
 }
