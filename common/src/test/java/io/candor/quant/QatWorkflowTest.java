@@ -90,6 +90,20 @@ class QatWorkflowTest {
         }
     }
 
+    @Test
+    void aPlainDl4jZipWithTheFeatureSpecInTheConfCanBeQuantized() {
+        CandorConf trainedConf = trained("breast_cancer");
+        String zip = ModelArtifact.directory(trainedConf.outputRoot(), "breast_cancer", "teacher-fp32") + "/"
+                + ModelArtifact.NETWORK;
+        QatWorkflow.Outcome ptq = QatWorkflow.run(TestSpark.session(), trained("breast_cancer",
+                "qat.source=" + zip, "qat.mode=ptq", "qat.calibration=percentile", "model.name=bc_zip"));
+        assertEquals("teacher-int8-ptq", ptq.variant());
+        double fp32 = ptq.fp32Metrics().get("test").get("accuracy");
+        assertEquals(FP32_TEST_ACCURACY.get("breast_cancer"), fp32, 1e-9, "same features, same split");
+        assertTrue(Math.abs(ptq.metrics().get("test").get("accuracy") - fp32) <= 0.01);
+        assertTrue(ptq.artifactPath().contains("bc_zip"), ptq.artifactPath());
+    }
+
     /** The exported QDQ model, run by ONNX Runtime on the test rows, predicts what the DL4J twin predicts. */
     private static void onnxRuntimeAgreesWithTheFakeQuantTwin(SparkSession spark, CandorConf conf, Path dir)
             throws Exception {

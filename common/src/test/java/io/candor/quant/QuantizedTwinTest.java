@@ -146,4 +146,25 @@ class QuantizedTwinTest {
         assertTrue(e.getMessage().contains("bits: 9"), e.getMessage());
         assertThrows(InputException.class, () -> QuantizedTwin.of(dense(), 1, "x"));
     }
+
+    @Test
+    void vectorisedTwinArithmeticEqualsTheScalarQuantParamsArithmetic() {
+        INDArray dense = Nd4j.randn(DataType.FLOAT, 12, 5);
+        INDArray conv = Nd4j.randn(DataType.FLOAT, 4, 3, 3, 3);
+        for (int bits : new int[] {8, 4, 2}) {
+            INDArray expectedDense = FakeQuant.weights(dense, ChannelAxis.DENSE, bits);
+            INDArray expectedConv = FakeQuant.weights(conv, ChannelAxis.CONV2D, bits);
+            assertArrayEquals(expectedDense.data().asFloat(),
+                    FakeQuantArrays.weights(dense, ChannelAxis.DENSE, bits).data().asFloat(), 1e-6f, bits + " bits");
+            assertArrayEquals(expectedConv.dup('c').data().asFloat(),
+                    FakeQuantArrays.weights(conv, ChannelAxis.CONV2D, bits).dup('c').data().asFloat(), 1e-6f);
+        }
+        ActivationQuant q = new ActivationQuant(0.05f, 40);
+        INDArray x = Nd4j.linspace(-3, 12, 301, DataType.FLOAT);
+        float[] fq = FakeQuantArrays.activations(x, q).data().asFloat();
+        float[] in = x.data().asFloat();
+        for (int i = 0; i < in.length; i++) {
+            assertEquals(q.dequantize(q.quantize(in[i])), fq[i], 1e-6, "x = " + in[i]);
+        }
+    }
 }
