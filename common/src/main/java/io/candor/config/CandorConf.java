@@ -4,6 +4,7 @@ import io.candor.data.DatasetSpec;
 import io.candor.explain.ImportanceSpec;
 import io.candor.explain.ShapleySpec;
 import io.candor.model.ModelSpec;
+import io.candor.distill.DistillSpec;
 import io.candor.quant.QatSpec;
 import io.candor.train.TrainSpec;
 
@@ -23,6 +24,7 @@ public record CandorConf(
         ModelSpec model,
         TrainSpec train,
         QatSpec qat,
+        DistillSpec distill,
         ImportanceSpec importance,
         ShapleySpec shapley,
         String source,

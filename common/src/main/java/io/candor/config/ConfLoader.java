@@ -12,6 +12,7 @@ import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import io.candor.data.DatasetSpec;
 import io.candor.explain.ImportanceSpec;
+import io.candor.distill.DistillSpec;
 import io.candor.explain.ShapleySpec;
 import io.candor.quant.CalibrationPass;
 import io.candor.quant.QatSpec;
@@ -351,7 +352,34 @@ public final class ConfLoader {
                     intAtLeast("qat.calibration-bins", 2),
                     config.getString("qat.source").trim());
 
-            return new CandorConf(seed, date, master, appName, root, dataset, model, train, qat, importance, shapley,
+            ModelSpec.Architecture studentArchitecture = choice("distill.student.architecture",
+                    ModelSpec.Architecture::valueOf, "dense or conv");
+            if (studentArchitecture == ModelSpec.Architecture.CONV && dataset.imageShape()[0] == 0) {
+                throw error("distill.student.architecture", "conv needs dataset.image.channels, height and width");
+            }
+            ModelSpec student = new ModelSpec(model.name(), ModelSpec.Source.TRAIN, "", studentArchitecture,
+                    positiveInts("distill.student.hidden"), model.activation(), model.dropout(),
+                    positiveInts("distill.student.conv.filters"), intAtLeast("distill.student.conv.kernel", 1));
+            int distillEpochs = intAtLeast("distill.epochs", 0);
+            double distillRate = doubleIn("distill.learning-rate", 0.0, 10.0, true);
+            int distillBits = intAtLeast("distill.bits", QuantParams.MIN_BITS);
+            if (distillBits > QuantParams.MAX_BITS) {
+                throw error("distill.bits", distillBits + " is above " + QuantParams.MAX_BITS
+                        + " (expected weight bits " + QuantParams.MIN_BITS + ".." + QuantParams.MAX_BITS + ")");
+            }
+            DistillSpec distill = new DistillSpec(student,
+                    doubleIn("distill.temperature", 0.0, 1000.0, false),
+                    doubleIn("distill.alpha", 0.0, 1.0, true),
+                    distillEpochs == 0 ? train.epochs() : distillEpochs,
+                    distillRate == 0 ? train.learningRate() : distillRate,
+                    config.getBoolean("distill.quantize"),
+                    distillBits,
+                    intAtLeast("distill.qat-epochs", 1),
+                    config.getString("distill.teacher").trim(),
+                    config.getString("distill.logits-path").trim());
+
+            return new CandorConf(seed, date, master, appName, root, dataset, model, train, qat, distill, importance,
+                    shapley,
                     confFile, rendered,
                     io.candor.util.Hashing.sha256(rendered));
         }

@@ -83,21 +83,39 @@ public final class QatWorkflow {
     public record TrainingSummary(int epochs, long averagingRounds, long multiWorkerRounds, int calibrations) {
     }
 
-    private record Source(String label, MultiLayerNetwork network, PreparedData data,
-                          org.apache.spark.ml.PipelineModel pipeline, long splitSeed) {
+    /**
+     * The fp32 model to quantize and its data.
+     *
+     * @param network the fp32 network as users run it: the baseline of the reported metrics
+     * @param trainable the network the twin is built from and fine-tuned as (the same, or a distillation student
+     *     with logit outputs and its distillation loss)
+     * @param teacherOutputs soft targets for fine-tuning ({@code row_id}, {@code teacher}), or null for labels
+     * @param beforeExport called on the fine-tuned twin before export, e.g. to put softmax back on logit outputs
+     */
+    public record Source(String label, MultiLayerNetwork network, MultiLayerNetwork trainable, PreparedData data,
+                         org.apache.spark.ml.PipelineModel pipeline, long splitSeed, Dataset<Row> teacherOutputs,
+                         java.util.function.Consumer<MultiLayerNetwork> beforeExport) {
+        Source(String label, MultiLayerNetwork network, PreparedData data, org.apache.spark.ml.PipelineModel pipeline,
+               long splitSeed) {
+            this(label, network, network, data, pipeline, splitSeed, null, twin -> { });
+        }
     }
 
     public static Outcome run(SparkSession spark, CandorConf conf) {
+        return run(spark, conf, load(spark, conf), conf.qat(), conf.qat().variant(), "qat");
+    }
+
+    /** Quantizes {@code source} as {@code qat} says and publishes it as {@code variant}. */
+    public static Outcome run(SparkSession spark, CandorConf conf, Source source, QatSpec qat, String variant,
+                              String job) {
         Instant started = Instant.now();
-        String runId = RunRecord.newRunId("qat", started);
-        QatSpec qat = conf.qat();
-        Source source = load(spark, conf);
+        String runId = RunRecord.newRunId(job, started);
         PreparedData data = source.data();
         if (data.trainRows() == 0) {
             throw new InputException("dataset " + conf.dataset().path() + ": the training split has no rows"
                     + " (expected rows to calibrate and fine-tune on)");
         }
-        MultiLayerNetwork twin = QuantizedTwin.of(source.network(), qat.bits(), source.label(),
+        MultiLayerNetwork twin = QuantizedTwin.of(source.trainable(), qat.bits(), source.label(),
                 new Adam(qat.learningRate()));
         Dataset<Row> trainRows = data.split(PreparedData.TRAIN);
         int[] calibrations = {0};
@@ -112,12 +130,13 @@ public final class QatWorkflow {
                 twin.getnLayers() + 1, data.trainRows(), qat.calibration());
         TrainingSummary training = new TrainingSummary(0, 0, 0, calibrations[0]);
         if (qat.mode() == QatSpec.Mode.QAT) {
-            DistributedTrainer.Result result = DistributedTrainer.fit(spark, data, twin, conf.train(), qat.epochs(),
-                    conf.seed(), (epoch, network) -> calibrate.run());
+            DistributedTrainer.Result result = DistributedTrainer.fit(spark, data, source.teacherOutputs(), twin,
+                    conf.train(), qat.epochs(), conf.seed(), (epoch, network) -> calibrate.run());
             training = new TrainingSummary(qat.epochs(), result.trace().averagingRounds(),
                     result.trace().multiWorkerRounds(), calibrations[0]);
         }
 
+        source.beforeExport().accept(twin);
         int width = data.featurizer().layout().size();
         IntegerModel integer = QuantizedTwin.toIntegerModel(twin, width);
         byte[] integerBytes = IntegerModelFile.toBytes(integer);
@@ -148,11 +167,10 @@ public final class QatWorkflow {
         String headline = data.isClassification() ? "accuracy" : "rmse";
         LOG.info("{} {}: {} {} {} (fp32 {}); integer model agrees with the fake-quant twin on {}% of rows, mean"
                         + " |output difference| {}; integer model {} bytes, fp32 parameters {} bytes",
-                variantName(qat), reported, headline, fmt(metrics.get(reported).get(headline)),
+                variant, reported, headline, fmt(metrics.get(reported).get(headline)),
                 reported, fmt(fp32Metrics.get(reported).get(headline)), fmt(100 * agreement[0]), fmt(agreement[1]),
                 integerBytes.length, 4 * source.network().numParams());
 
-        String variant = variantName(qat);
         Map<String, String> provenance = new LinkedHashMap<>();
         provenance.put("run_id", runId);
         provenance.put("conf_sha256", conf.sha256());
@@ -190,15 +208,11 @@ public final class QatWorkflow {
         tables.write(Table.MODEL_METRICS, metricRows);
         tables.write(Table.QUANTIZATION, quantizationRows(runId, twin, integer, qat, data.trainRows(), date,
                 conf.modelName(), variant));
-        RunRecord run = new RunRecord(runId, "qat", conf.modelName(), variant, started, Instant.now(), "succeeded",
+        RunRecord run = new RunRecord(runId, job, conf.modelName(), variant, started, Instant.now(), "succeeded",
                 conf, data.rows(), data.fingerprint(), spark);
         tables.write(Table.RUNS, List.of(run.toRow()));
         return new Outcome(runId, variant, metrics, fp32Metrics, agreement[0], agreement[1],
                 4 * source.network().numParams(), integerBytes.length, onnx.length, artifactDir.toString(), training);
-    }
-
-    private static String variantName(QatSpec qat) {
-        return qat.variant();
     }
 
     /** The fp32 network and its data: a Candor artifact (its own featurizer and split) or a user's DL4J zip. */

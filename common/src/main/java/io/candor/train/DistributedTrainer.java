@@ -9,6 +9,7 @@ import io.candor.util.Seeds;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
@@ -41,6 +42,8 @@ import static org.apache.spark.sql.functions.udf;
 public final class DistributedTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(DistributedTrainer.class);
     private static final long SHUFFLE_STREAM = 0x5AFF1EL;
+    /** Column of the teacher's outputs in soft-target training rows. */
+    public static final String TEACHER = "teacher";
 
     private DistributedTrainer() {
     }
@@ -68,9 +71,19 @@ public final class DistributedTrainer {
      */
     public static Result fit(SparkSession spark, PreparedData data, MultiLayerNetwork network, TrainSpec train,
                              int epochs, long seed, EpochHook hook) {
+        return fit(spark, data, null, network, train, epochs, seed, hook);
+    }
+
+    /**
+     * As above, with soft targets: {@code teacherOutputs} has {@code row_id} and an array column {@code teacher} of
+     * the teacher's K outputs per training row, and each label row becomes {@code [teacher | true label]} (K + K
+     * values), the layout {@code io.candor.distill.DistillationLoss} reads. Null: plain labels.
+     */
+    public static Result fit(SparkSession spark, PreparedData data, Dataset<Row> teacherOutputs,
+                             MultiLayerNetwork network, TrainSpec train, int epochs, long seed, EpochHook hook) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int workers = train.workers() > 0 ? train.workers() : Math.max(1, jsc.defaultParallelism());
-        JavaRDD<DataSet> minibatches = minibatches(data, train.batchSize(), workers, seed);
+        JavaRDD<DataSet> minibatches = minibatches(data, teacherOutputs, train.batchSize(), workers, seed);
         long batchCount = minibatches.count();
 
         CollectionAccumulator<String> fits = spark.sparkContext().collectionAccumulator("candor.training.fits");
@@ -106,14 +119,19 @@ public final class DistributedTrainer {
     }
 
     /** The training split as minibatch DataSets, one partition per worker, in a seeded order. */
-    static JavaRDD<DataSet> minibatches(PreparedData data, int batchSize, int workers, long seed) {
+    static JavaRDD<DataSet> minibatches(PreparedData data, Dataset<Row> teacherOutputs, int batchSize, int workers,
+                                        long seed) {
         var order = udf((UDF1<Long, Long>) id -> Seeds.derive(seed, SHUFFLE_STREAM, id), DataTypes.LongType);
         int width = data.featurizer().layout().size();
         int outputs = data.outputs();
         boolean classification = data.isClassification();
         var normalizer = data.featurizer().normalizer();
-        JavaRDD<Row> rows = data.split(PreparedData.TRAIN)
-                .select(TabularReader.ROW_ID, Featurizer.FEATURES, TabularReader.LABEL)
+        Dataset<Row> train = data.split(PreparedData.TRAIN)
+                .select(TabularReader.ROW_ID, Featurizer.FEATURES, TabularReader.LABEL);
+        if (teacherOutputs != null) {
+            train = train.join(teacherOutputs.select(TabularReader.ROW_ID, TEACHER), TabularReader.ROW_ID);
+        }
+        JavaRDD<Row> rows = train
                 .repartition(workers, col(TabularReader.ROW_ID))
                 .sortWithinPartitions(order.apply(col(TabularReader.ROW_ID)))
                 .javaRDD();
@@ -135,8 +153,11 @@ public final class DistributedTrainer {
     private static DataSet toDataSet(List<Row> rows, int width, int outputs, boolean classification,
                                      io.candor.data.Normalizer normalizer) {
         int n = rows.size();
+        boolean soft = rows.get(0).size() > 3;
+        int labelWidth = soft ? 2 * outputs : outputs;
+        int offset = soft ? outputs : 0;
         float[] features = new float[n * width];
-        float[] labels = new float[n * outputs];
+        float[] labels = new float[n * labelWidth];
         for (int i = 0; i < n; i++) {
             Vector v = (Vector) rows.get(i).get(1);
             for (int j = 0; j < width; j++) {
@@ -144,12 +165,18 @@ public final class DistributedTrainer {
             }
             double label = rows.get(i).getDouble(2);
             if (classification) {
-                labels[i * outputs + (int) label] = 1f;
+                labels[i * labelWidth + offset + (int) label] = 1f;
             } else {
-                labels[i] = (float) normalizer.normalizeLabel(label);
+                labels[i * labelWidth + offset] = (float) normalizer.normalizeLabel(label);
+            }
+            if (soft) {
+                List<Double> teacher = rows.get(i).getList(3);
+                for (int j = 0; j < outputs; j++) {
+                    labels[i * labelWidth + j] = teacher.get(j).floatValue();
+                }
             }
         }
         return new DataSet(Nd4j.create(features, new long[] {n, width}, 'c'),
-                Nd4j.create(labels, new long[] {n, outputs}, 'c'));
+                Nd4j.create(labels, new long[] {n, labelWidth}, 'c'));
     }
 }
