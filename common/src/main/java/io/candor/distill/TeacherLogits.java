@@ -116,7 +116,10 @@ public final class TeacherLogits {
                                 for (float v : output) {
                                     values.add((double) v);
                                 }
-                                return RowFactory.create(row.getLong(0), values, fingerprint, teacherSha);
+                                // Spark's row encoder takes a Scala Seq for an array column.
+                                return RowFactory.create(row.getLong(0),
+                                        scala.collection.JavaConverters.asScalaBuffer(values).toSeq(), fingerprint,
+                                        teacherSha);
                             });
                 });
         LOG.info("teacher logits: distributed inference over {} training rows", data.trainRows());

@@ -31,9 +31,12 @@ class DistillWorkflowTest {
 
     private static final Set<String> TRAINED = new HashSet<>();
 
-    /** Student confs: digits a small conv net, adult one narrow dense layer. */
-    static final String[] DIGITS = {"distill.student.architecture=conv", "distill.student.conv.filters=[4, 8]",
-            "distill.student.hidden=[32]"};
+    /**
+     * Student confs: one narrow dense layer each. On digits a conv student of 3,058 parameters (conv 8-16, dense 24)
+     * reached only 0.967 distilled (0.955 on labels alone) against the teacher's 0.979; the dense-40 one below
+     * reaches 0.988 with 40 epochs.
+     */
+    static final String[] DIGITS = {"distill.student.hidden=[40]", "distill.epochs=40"};
     static final String[] ADULT = {"distill.student.hidden=[16]"};
 
     static synchronized CandorConf conf(String dataset, String... overrides) {
@@ -49,26 +52,34 @@ class DistillWorkflowTest {
         return o.studentMetrics().get("test").get("accuracy");
     }
 
-    /** Mean test accuracy over run seeds 1, 2, 3 (student initialisation and minibatch order). */
-    private static double meanOverSeeds(String dataset, double alpha) {
-        double sum = 0;
+    /** Test accuracies over run seeds 1, 2, 3 (student initialisation and minibatch order). */
+    private static List<DistillWorkflow.Outcome> overSeeds(String dataset, double alpha) {
+        List<DistillWorkflow.Outcome> runs = new ArrayList<>();
         for (int seed = 1; seed <= 3; seed++) {
-            sum += testAccuracy(DistillWorkflow.run(TestSpark.session(), conf(dataset, "run.seed=" + seed,
+            runs.add(DistillWorkflow.run(TestSpark.session(), conf(dataset, "run.seed=" + seed,
                     "distill.alpha=" + alpha)));
         }
-        return sum / 3;
+        return runs;
+    }
+
+    private static double mean(List<DistillWorkflow.Outcome> runs) {
+        return runs.stream().mapToDouble(DistillWorkflowTest::testAccuracy).average().orElseThrow();
     }
 
     private static void distilledStudentIsSmallCloseToTheTeacherAndBeatsLabelsAlone(String dataset) {
-        DistillWorkflow.Outcome distilled = DistillWorkflow.run(TestSpark.session(), conf(dataset));
+        List<DistillWorkflow.Outcome> soft = overSeeds(dataset, 0.7);
+        List<DistillWorkflow.Outcome> labelsOnly = overSeeds(dataset, 0.0); // alpha 0 = plain cross-entropy
+        DistillWorkflow.Outcome distilled = soft.get(0);
         double teacher = distilled.teacherMetrics().get("test").get("accuracy");
         assertTrue(distilled.studentParameters() <= 0.25 * distilled.teacherParameters(), dataset + ": student "
                 + distilled.studentParameters() + " vs teacher " + distilled.teacherParameters() + " parameters");
         assertTrue(testAccuracy(distilled) >= teacher - 0.01, dataset + ": distilled " + testAccuracy(distilled)
                 + " vs teacher " + teacher);
-        double soft = meanOverSeeds(dataset, 0.7);
-        double labelsOnly = meanOverSeeds(dataset, 0.0); // alpha = 0 is plain cross-entropy (DistillationLossTest)
-        assertTrue(soft >= labelsOnly, dataset + ": distilled mean " + soft + " vs labels-only mean " + labelsOnly);
+        assertTrue(mean(soft) >= mean(labelsOnly), dataset + ": distilled mean " + mean(soft)
+                + " vs labels-only mean " + mean(labelsOnly));
+        java.util.logging.Logger.getLogger("distill").info(dataset + ": teacher " + teacher + ", distilled "
+                + soft.stream().map(DistillWorkflowTest::testAccuracy).toList() + ", labels only "
+                + labelsOnly.stream().map(DistillWorkflowTest::testAccuracy).toList());
     }
 
     @Test
@@ -84,7 +95,7 @@ class DistillWorkflowTest {
     @Test
     void theTeacherLogitsTableIsReusedAndGivesTheSameStudent() throws Exception {
         SparkSession spark = TestSpark.session();
-        CandorConf conf = conf("digits", "model.name=digits_reuse", "distill.teacher="
+        CandorConf conf = conf("digits", "model.name=digits_reuse", "distill.epochs=10", "distill.teacher="
                 + ModelArtifact.directory(out.toAbsolutePath().toString(), "digits", "teacher-fp32"));
         DistillWorkflow.Outcome first = DistillWorkflow.run(spark, conf);
         assertTrue(first.teacherRan(), "the first run computes the table");
@@ -102,7 +113,7 @@ class DistillWorkflowTest {
     @Test
     void anInt8StudentStaysWithinOnePointOfTheFp32StudentOnDigits() {
         DistillWorkflow.Outcome o = DistillWorkflow.run(TestSpark.session(), conf("digits", "model.name=digits_q",
-                "distill.quantize=true", "distill.teacher=" + ModelArtifact.directory(
+                "distill.quantize=true", "distill.epochs=10", "distill.teacher=" + ModelArtifact.directory(
                         out.toAbsolutePath().toString(), "digits", "teacher-fp32")));
         assertEquals("student-int8", o.quantized().variant());
         double fp32 = testAccuracy(o);
