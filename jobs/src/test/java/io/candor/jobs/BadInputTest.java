@@ -176,4 +176,68 @@ class BadInputTest {
         assertFails(CliRun.of("qat", "--conf", TestSpark.sampleConf("breast_cancer").toString(), "--bits", "12",
                 "--set", "output.root=" + out()), 2, "qat.bits", "12 is above 8");
     }
+
+    private CliRun distill(Path dataFile, Path root, String... sets) {
+        List<String> args = new ArrayList<>(List.of("distill", "--conf",
+                TestSpark.sampleConf("breast_cancer").toString(), "--set", "output.root=" + root,
+                "--set", "dataset.path=" + dataFile, "--set", "train.epochs=1", "--set", "train.workers=2"));
+        for (String s : sets) {
+            args.add("--set");
+            args.add(s);
+        }
+        return CliRun.of(args.toArray(new String[0]));
+    }
+
+    @Test
+    void distillTemperatureAndAlphaOutOfRange() {
+        Path csv = TestSpark.sample("breast_cancer.csv");
+        assertFails(distill(csv, out(), "distill.temperature=0"), 2, "distill.temperature", "0.0 is outside (0.0");
+        assertFails(distill(csv, out(), "distill.temperature=-2"), 2, "distill.temperature");
+        assertFails(distill(csv, out(), "distill.alpha=1.5"), 2, "distill.alpha", "1.5 is outside [0.0, 1.0]");
+        assertFails(distill(csv, out(), "distill.alpha=-0.1"), 2, "distill.alpha");
+    }
+
+    @Test
+    void distillFromATeacherWhoseOutputSizeDiffersFromTheStudents() throws IOException {
+        Path root = dir.resolve("trained");
+        Path csv = TestSpark.sample("breast_cancer.csv");
+        assertEquals(0, CliRun.of("train", "--conf", TestSpark.sampleConf("breast_cancer").toString(), "--set",
+                "output.root=" + root, "--set", "train.epochs=1", "--set", "dataset.path=" + csv).exitCode());
+        Path teacher = root.resolve("models/breast_cancer/teacher-fp32");
+        org.deeplearning4j.nn.multilayer.MultiLayerNetwork three = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(
+                new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().list()
+                        .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(30).nOut(8).build())
+                        .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(8).nOut(3)
+                                .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build())
+                        .build());
+        three.init();
+        Files.delete(teacher.resolve("network.zip"));
+        Files.deleteIfExists(teacher.resolve(".network.zip.crc"));
+        org.deeplearning4j.util.ModelSerializer.writeModel(three, teacher.resolve("network.zip").toFile(), false);
+        CliRun run = distill(csv, root);
+        assertEquals(3, run.exitCode(), run.err());
+        assertTrue(run.err().contains("has 3 outputs but the student has 2"), run.err());
+        assertFalse(Files.exists(root.resolve("models/breast_cancer/student-fp32")), "no student written");
+        assertFalse(Files.exists(root.resolve("teacher_logits")), "no logits written");
+    }
+
+    @Test
+    void distillWithALogitsTableFromOtherData() throws IOException {
+        Path root = dir.resolve("trained");
+        Path csv = TestSpark.sample("breast_cancer.csv");
+        assertEquals(0, CliRun.of("train", "--conf", TestSpark.sampleConf("breast_cancer").toString(), "--set",
+                "output.root=" + root, "--set", "train.epochs=1", "--set", "dataset.path=" + csv).exitCode());
+        Path logits = dir.resolve("logits");
+        assertEquals(0, distill(csv, root, "distill.logits-path=" + logits).exitCode());
+        // The same columns, one row fewer: another dataset as far as its fingerprint goes.
+        List<String> lines = Files.readAllLines(csv);
+        Path other = data("fewer.csv", String.join("\n", lines.subList(0, lines.size() - 1)) + "\n");
+        Path otherRoot = dir.resolve("other");
+        CliRun run = distill(other, otherRoot, "distill.logits-path=" + logits, "distill.teacher="
+                + root.resolve("models/breast_cancer/teacher-fp32"));
+        assertEquals(3, run.exitCode(), run.err());
+        assertEquals(1, run.err().strip().split("\n").length, run.err());
+        assertTrue(run.err().contains("teacher logits " + logits) && run.err().contains("fingerprint"), run.err());
+        assertFalse(Files.exists(otherRoot), "a failed run wrote output under " + otherRoot);
+    }
 }
