@@ -9,6 +9,7 @@ import io.candor.model.Network;
 import io.candor.model.NetworkFactory;
 import io.candor.quant.QatSpec;
 import io.candor.quant.QatWorkflow;
+import io.candor.store.ModelMetricRows;
 import io.candor.store.RunRecord;
 import io.candor.store.Table;
 import io.candor.store.TableWriter;
@@ -155,10 +156,8 @@ public final class DistillWorkflow {
 
         TableWriter tables = new TableWriter(spark, conf.outputRoot());
         String date = conf.date().toString();
-        List<Row> metricRows = new ArrayList<>();
-        studentMetrics.forEach((split, values) -> values.forEach((metric, value) -> metricRows.add(
-                RowFactory.create(runId, split, metric, value, splitRows.get(split), (long) studentZip.length,
-                        inference.numParams(), 32, date, conf.modelName(), DistillSpec.STUDENT_FP32))));
+        List<Row> metricRows = ModelMetricRows.of(runId, studentMetrics, splitRows, studentZip.length,
+                inference.numParams(), 32, date, conf.modelName(), DistillSpec.STUDENT_FP32);
         tables.write(Table.MODEL_METRICS, metricRows);
         tables.write(Table.RUNS, List.of(new RunRecord(runId, "distill", conf.modelName(), DistillSpec.STUDENT_FP32,
                 started, Instant.now(), "succeeded", conf, data.rows(), data.fingerprint(), spark).toRow()));

@@ -20,11 +20,7 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     @JsonProperty
     private IActivation inner;
     @JsonProperty
-    private float scale = 1f;
-    @JsonProperty
-    private int zeroPoint;
-    @JsonProperty
-    private boolean enabled;
+    private ActivationFakeQuantizer quantizer = new ActivationFakeQuantizer();
 
     public FakeQuantActivation() {
     }
@@ -38,36 +34,31 @@ public final class FakeQuantActivation extends BaseActivationFunction {
     }
 
     public boolean enabled() {
-        return enabled;
+        return quantizer.enabled();
     }
 
     public ActivationQuant quant() {
-        return new ActivationQuant(scale, zeroPoint);
+        return quantizer.quant();
     }
 
     /** Sets the calibrated quantization and switches fake quantization on. */
     public void quantizeWith(ActivationQuant quant) {
-        scale = quant.scale();
-        zeroPoint = quant.zeroPoint();
-        enabled = true;
+        quantizer.quantizeWith(quant);
     }
 
     public void setEnabled(boolean enabled) {
-        this.enabled = enabled;
+        quantizer.setEnabled(enabled);
     }
 
     @Override
     public INDArray getActivation(INDArray in, boolean training) {
         INDArray out = inner.getActivation(in, training);
-        if (!enabled) {
-            return out;
-        }
-        return out.assign(FakeQuantArrays.activations(out, quant())); // DL4J activations work in place
+        return enabled() ? out.assign(quantizer.apply(out)) : out; // DL4J activations work in place
     }
 
     @Override
     public Pair<INDArray, INDArray> backprop(INDArray in, INDArray epsilon) {
-        if (!enabled) {
+        if (!enabled()) {
             return inner.backprop(in, epsilon);
         }
         INDArray activated = inner.getActivation(in.dup(), true);
@@ -77,17 +68,16 @@ public final class FakeQuantActivation extends BaseActivationFunction {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof FakeQuantActivation a && a.inner.equals(inner) && a.scale == scale
-                && a.zeroPoint == zeroPoint && a.enabled == enabled;
+        return o instanceof FakeQuantActivation a && a.inner.equals(inner) && a.quantizer.equals(quantizer);
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(inner, scale, zeroPoint, enabled);
+        return java.util.Objects.hash(inner, quantizer);
     }
 
     @Override
     public String toString() {
-        return "fakequant(" + inner + (enabled ? ", scale=" + scale + ", zp=" + zeroPoint : ", observing") + ")";
+        return "fakequant(" + inner + ", " + quantizer + ")";
     }
 }

@@ -21,11 +21,7 @@ public final class FakeQuantInput implements InputPreProcessor {
     @JsonProperty
     private InputPreProcessor inner;
     @JsonProperty
-    private float scale = 1f;
-    @JsonProperty
-    private int zeroPoint;
-    @JsonProperty
-    private boolean enabled;
+    private ActivationFakeQuantizer quantizer = new ActivationFakeQuantizer();
 
     public FakeQuantInput() {
     }
@@ -39,29 +35,24 @@ public final class FakeQuantInput implements InputPreProcessor {
     }
 
     public ActivationQuant quant() {
-        return new ActivationQuant(scale, zeroPoint);
+        return quantizer.quant();
     }
 
     public boolean enabled() {
-        return enabled;
+        return quantizer.enabled();
     }
 
     public void quantizeWith(ActivationQuant quant) {
-        scale = quant.scale();
-        zeroPoint = quant.zeroPoint();
-        enabled = true;
+        quantizer.quantizeWith(quant);
     }
 
     public void setEnabled(boolean enabled) {
-        this.enabled = enabled;
+        quantizer.setEnabled(enabled);
     }
 
     @Override
     public INDArray preProcess(INDArray input, int miniBatchSize, LayerWorkspaceMgr workspaceMgr) {
-        INDArray x = input;
-        if (enabled) {
-            x = workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, FakeQuantArrays.activations(input, quant()));
-        }
+        INDArray x = enabled() ? workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, quantizer.apply(input)) : input;
         return inner == null ? x : inner.preProcess(x, miniBatchSize, workspaceMgr);
     }
 
@@ -73,9 +64,7 @@ public final class FakeQuantInput implements InputPreProcessor {
     @Override
     public FakeQuantInput clone() {
         FakeQuantInput copy = new FakeQuantInput(inner == null ? null : inner.clone());
-        copy.scale = scale;
-        copy.zeroPoint = zeroPoint;
-        copy.enabled = enabled;
+        copy.quantizer = quantizer.copy();
         return copy;
     }
 
@@ -93,12 +82,12 @@ public final class FakeQuantInput implements InputPreProcessor {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof FakeQuantInput f && java.util.Objects.equals(f.inner, inner) && f.scale == scale
-                && f.zeroPoint == zeroPoint && f.enabled == enabled;
+        return o instanceof FakeQuantInput f && java.util.Objects.equals(f.inner, inner)
+                && f.quantizer.equals(quantizer);
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(inner, scale, zeroPoint, enabled);
+        return java.util.Objects.hash(inner, quantizer);
     }
 }

@@ -16,6 +16,7 @@ import io.candor.quant.intmodel.IntegerModel;
 import io.candor.quant.intmodel.IntegerModelFile;
 import io.candor.quant.intmodel.OnnxQdqExport;
 import io.candor.quant.intmodel.PreparedIntegerModel;
+import io.candor.store.ModelMetricRows;
 import io.candor.store.RunRecord;
 import io.candor.store.Table;
 import io.candor.store.TableWriter;
@@ -198,10 +199,8 @@ public final class QatWorkflow {
         TableWriter tables = new TableWriter(spark, conf.outputRoot());
         String date = conf.date().toString();
         long parameters = twin.numParams();
-        List<Row> metricRows = new ArrayList<>();
-        metrics.forEach((split, values) -> values.forEach((metric, value) -> metricRows.add(RowFactory.create(runId,
-                split, metric, value, splitRows.get(split), (long) integerBytes.length, parameters, qat.bits(), date,
-                conf.modelName(), variant))));
+        List<Row> metricRows = new ArrayList<>(ModelMetricRows.of(runId, metrics, splitRows, integerBytes.length,
+                parameters, qat.bits(), date, conf.modelName(), variant));
         metricRows.add(RowFactory.create(runId, reported, "fake_quant_agreement", agreement[0],
                 splitRows.get(reported), (long) integerBytes.length, parameters, qat.bits(), date, conf.modelName(),
                 variant));

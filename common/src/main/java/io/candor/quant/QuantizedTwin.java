@@ -146,7 +146,10 @@ public final class QuantizedTwin {
 
     /** A copy of the twin's configuration and parameters with every activation quantization switched off. */
     public static MultiLayerNetwork observing(MultiLayerNetwork twin) {
-        MultiLayerNetwork copy = new MultiLayerNetwork(twin.getLayerWiseConfigurations().clone());
+        // Through JSON, not clone(): DL4J's clone shares activation objects, and switching the copy's off must leave
+        // the twin's on.
+        MultiLayerNetwork copy = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(
+                twin.getLayerWiseConfigurations().toJson()));
         copy.init(twin.params().dup(), false);
         FakeQuantInput input = input(copy);
         input.setEnabled(false);

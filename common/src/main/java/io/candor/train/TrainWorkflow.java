@@ -6,6 +6,7 @@ import io.candor.model.ArtifactMetadata;
 import io.candor.model.ModelArtifact;
 import io.candor.model.ModelSpec;
 import io.candor.model.Network;
+import io.candor.store.ModelMetricRows;
 import io.candor.store.RunRecord;
 import io.candor.store.Table;
 import io.candor.store.TableWriter;
@@ -104,10 +105,8 @@ public final class TrainWorkflow {
 
         TableWriter tables = new TableWriter(spark, conf.outputRoot());
         String date = conf.date().toString();
-        List<Row> metricRows = new ArrayList<>();
-        metrics.forEach((split, values) -> values.forEach((metric, value) -> metricRows.add(RowFactory.create(runId,
-                split, metric, value, splitRows.get(split), (long) networkZip.length, network.parameterCount(), 32,
-                date, conf.modelName(), variant))));
+        List<Row> metricRows = ModelMetricRows.of(runId, metrics, splitRows, networkZip.length,
+                network.parameterCount(), 32, date, conf.modelName(), variant);
         List<String> written = new ArrayList<>();
         written.add(tables.write(Table.MODEL_METRICS, metricRows));
         RunRecord run = new RunRecord(runId, "train", conf.modelName(), variant, started, Instant.now(), "succeeded",

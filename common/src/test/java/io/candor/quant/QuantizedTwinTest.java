@@ -78,6 +78,7 @@ class QuantizedTwinTest {
         // The observing copy computes the unquantized activations, which calibration needs.
         INDArray observed = QuantizedTwin.observing(twin).feedForward(x, false).get(1);
         assertTrue(observed.sub(hidden).amaxNumber().doubleValue() > 0, "observing copy skips activation rounding");
+        assertEquals(hidden, twin.feedForward(x, false).get(1), "and leaves the twin quantizing");
     }
 
     @Test
