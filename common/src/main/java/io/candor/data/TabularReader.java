@@ -44,6 +44,9 @@ import static org.apache.spark.sql.functions.when;
  * string (classification) or double (regression).
  */
 public final class TabularReader {
+    /** Longest CSV field read; a longer one (a runaway quote, a binary file) is an input error, not an OOM. */
+    static final int MAX_FIELD_CHARS = 1_000_000;
+
     public static final String ROW_ID = "row_id";
     public static final String LABEL = "label";
     static final String MISSING_CATEGORY = "(missing)";
@@ -67,6 +70,28 @@ public final class TabularReader {
     }
 
     public Parsed read() {
+        try {
+            return readChecked();
+        } catch (Exception e) { // SparkException is checked, but Scala code throws it undeclared
+            throw asInputError(spec, e);
+        }
+    }
+
+    /**
+     * {@code e} as the input error it is, or {@code e} itself. Spark runs the CSV parser lazily, in whichever action
+     * first touches a field, so an over-long field can surface in any later Spark job over the data, wrapped in the
+     * job's failure: callers that run such jobs pass their failures through here.
+     */
+    public static RuntimeException asInputError(DatasetSpec spec, Exception e) {
+        if (!(e instanceof io.candor.util.CandorException)
+                && causedBy(e, "com.univocity.parsers.common.TextParsingException")) {
+            return new InputException("data file " + spec.path() + ": a field is longer than " + MAX_FIELD_CHARS
+                    + " characters (expected CSV fields of at most " + MAX_FIELD_CHARS + " characters)", e);
+        }
+        return e instanceof RuntimeException r ? r : new IllegalStateException(rootMessage(e), e);
+    }
+
+    private Parsed readChecked() {
         Path path = new Path(spec.path());
         String fingerprint = fingerprint(path);
         Dataset<Row> raw = spec.resolvedFormat() == DatasetSpec.Format.CSV ? readCsv() : readParquet();
@@ -143,10 +168,19 @@ public final class TabularReader {
         }
         schema = schema.add(CORRUPT, DataTypes.StringType, true);
         Dataset<Row> rows = spark.read().schema(schema).option("header", "true").option("mode", "PERMISSIVE")
-                .option("columnNameOfCorruptRecord", CORRUPT).option("maxCharsPerColumn", "1000000").csv(spec.path())
+                .option("columnNameOfCorruptRecord", CORRUPT).option("maxCharsPerColumn", MAX_FIELD_CHARS)
+                .csv(spec.path())
                 .cache();
-        Row bad = rows.filter(col(CORRUPT).isNotNull()).select(CORRUPT).limit(1).collectAsList().stream()
-                .findFirst().orElse(null);
+        Row bad;
+        try {
+            bad = rows.filter(col(CORRUPT).isNotNull()).select(CORRUPT).limit(1).collectAsList().stream()
+                    .findFirst().orElse(null);
+        } catch (Exception e) {
+            if (causedBy(e, "com.univocity.parsers.common.TextParsingException")) {
+                throw asInputError(spec, e);
+            }
+            throw new InputException("data file " + spec.path() + ": cannot be read as CSV: " + rootMessage(e), e);
+        }
         if (bad != null) {
             String line = bad.getString(0);
             throw new InputException("data file " + spec.path() + ": line '" + abbreviate(line)
@@ -375,6 +409,17 @@ public final class TabularReader {
         }
         String one = s.replace('\n', ' ').replace('\r', ' ');
         return one.length() > 80 ? one.substring(0, 77) + "..." : one;
+    }
+
+    /** Whether {@code className} failed, locally or in a task (whose exception reaches the driver as text). */
+    private static boolean causedBy(Throwable e, String className) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t.getClass().getName().equals(className)
+                    || (t.getMessage() != null && t.getMessage().contains(className))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static String rootMessage(Throwable e) {

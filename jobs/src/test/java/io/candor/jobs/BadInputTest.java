@@ -240,4 +240,28 @@ class BadInputTest {
         assertTrue(run.err().contains("teacher logits " + logits) && run.err().contains("fingerprint"), run.err());
         assertFalse(Files.exists(otherRoot), "a failed run wrote output under " + otherRoot);
     }
+
+    @Test
+    void corruptParquetFile() throws IOException {
+        Path parquet = dir.resolve("corrupt.parquet");
+        byte[] junk = new byte[4096];
+        new java.util.SplittableRandom(3).nextBytes(junk);
+        Files.write(parquet, junk);
+        assertFails(trainBreastCancer("dataset.path=" + parquet), 3, "corrupt.parquet");
+        // Parquet magic at both ends, garbage between: past the first check, still one clear line.
+        System.arraycopy("PAR1".getBytes(), 0, junk, 0, 4);
+        System.arraycopy("PAR1".getBytes(), 0, junk, junk.length - 4, 4);
+        Files.write(parquet, junk);
+        assertFails(trainBreastCancer("dataset.path=" + parquet), 3, "corrupt.parquet");
+    }
+
+    @Test
+    void csvWithATenMegabyteLine() throws IOException {
+        StringBuilder csv = new StringBuilder("a,b,target\n1,2,0\n");
+        csv.append("9".repeat(10 * 1024 * 1024)).append(",1,1\n3,4,1\n");
+        Path file = data("huge-line.csv", csv.toString());
+        CliRun run = trainBreastCancer("dataset.path=" + file);
+        assertFails(run, 3, "huge-line.csv");
+        assertTrue(run.err().length() < 2000, "the message stays short: " + run.err().length() + " chars");
+    }
 }
