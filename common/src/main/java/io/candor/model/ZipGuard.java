@@ -19,6 +19,15 @@ public final class ZipGuard {
     static final int MAX_ENTRIES = 64;
     static final long MAX_TOTAL_BYTES = 4L << 30;
     private static final Set<String> REQUIRED = Set.of("configuration.json", "coefficients.bin");
+    /**
+     * Entries ModelSerializer writes and restores without Java deserialisation (JSON, ND4J binary arrays, the
+     * normaliser's own format), plus {@code objects/}, which restoring never reads. Anything else is refused, in
+     * particular the legacy {@code preprocessor.bin}: DL4J restores it with {@code ObjectInputStream.readObject}, and
+     * deserialising an untrusted file can run code.
+     */
+    private static final Set<String> ALLOWED = Set.of("configuration.json", "coefficients.bin", "noParams.marker",
+            "updaterState.bin", "normalizer.bin");
+    private static final String OBJECTS = "objects/";
 
     private ZipGuard() {
     }
@@ -34,6 +43,11 @@ public final class ZipGuard {
                 if (name.startsWith("/") || name.startsWith("\\") || name.contains("..") || name.contains(":")) {
                     throw new InputException("model " + source + ": zip entry '" + name
                             + "' points outside the archive (expected plain entry names)");
+                }
+                if (!ALLOWED.contains(name) && !name.startsWith(OBJECTS)) {
+                    throw new InputException("model " + source + ": zip entry '" + name + "' is not a ModelSerializer"
+                            + " entry Candor reads without Java deserialisation (expected only " + ALLOWED.stream()
+                            .sorted().toList() + " and " + OBJECTS + "*)");
                 }
                 if (!names.add(name)) {
                     throw new InputException("model " + source + ": zip entry '" + name + "' appears twice");

@@ -46,6 +46,41 @@ class ZipGuardTest {
         assertEquals(30 * 32 + 32 + 32 * 16 + 16 + 16 * 2 + 2, Network.fromBytes(zip, "real").parameterCount());
     }
 
+    /** The entries of {@code zip} plus one more. */
+    private static byte[] withExtraEntry(byte[] zip, String name, byte[] content) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(new java.io.ByteArrayInputStream(zip));
+             ZipOutputStream out = new ZipOutputStream(bytes)) {
+            ZipEntry entry;
+            while ((entry = in.getNextEntry()) != null) {
+                out.putNextEntry(new ZipEntry(entry.getName()));
+                out.write(in.readAllBytes());
+                out.closeEntry();
+            }
+            out.putNextEntry(new ZipEntry(name));
+            out.write(content);
+            out.closeEntry();
+        }
+        return bytes.toByteArray();
+    }
+
+    @Test
+    void javaSerialisedAndUnknownEntriesAreRefusedBeforeDl4jReadsThem() throws IOException {
+        // DL4J's restore would call ObjectInputStream.readObject on preprocessor.bin.
+        ByteArrayOutputStream serialised = new ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(serialised)) {
+            out.writeObject(new java.util.ArrayList<>(List.of("payload")));
+        }
+        byte[] zip = withExtraEntry(realZip(), "preprocessor.bin", serialised.toByteArray());
+        InputException e = assertThrows(InputException.class, () -> Network.fromBytes(zip, "legacy.zip"));
+        assertTrue(e.getMessage().contains("legacy.zip") && e.getMessage().contains("'preprocessor.bin'")
+                && e.getMessage().contains("Java deserialisation"), e.getMessage());
+        assertThrows(InputException.class, () -> ZipGuard.check(withExtraEntry(realZip(), "Evil.class",
+                new byte[] {(byte) 0xCA, (byte) 0xFE}), "extra.zip"));
+        // Entries restoring never reads stay allowed.
+        ZipGuard.check(withExtraEntry(realZip(), "objects/notes", "kept".getBytes()), "objects.zip");
+    }
+
     @Test
     void pathTraversalDuplicatesAndMissingEntriesAreRefused() throws IOException {
         InputException traversal = assertThrows(InputException.class, () -> ZipGuard.check(
