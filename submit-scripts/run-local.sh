@@ -9,11 +9,13 @@ Usage: submit-scripts/run-local.sh <command> <conf> [more candor args...]
   e.g. submit-scripts/run-local.sh train conf/samples/breast_cancer.conf --set train.epochs=5
        submit-scripts/run-local.sh bench importance conf/samples/digits.conf
 
-Commands: those of `candor --help` (now: train, importance, shapley, bench importance, bench shapley).
+Commands: those of `candor --help` (now: train, qat, distill, importance, shapley, bench importance,
+bench shapley).
 Builds the jar first if it is missing. Uses $SPARK_HOME/bin/spark-submit when SPARK_HOME is set,
 otherwise Spark's SparkSubmit from the Maven-resolved Spark jars (needs only Java 17 and Maven).
 
-Environment: CANDOR_MASTER (default local[*]), CANDOR_DRIVER_MEMORY (default 4g), JAVA_OPTS.
+Environment: CANDOR_MASTER (default local[*]), CANDOR_DRIVER_MEMORY (default 4g), CANDOR_EXECUTOR_MEMORY
+(cluster masters), JAVA_OPTS.
 Exit code: Candor's (0 ok, 1 internal, 2 usage/config, 3 input data/model, 4 audit threshold breached).
 EOF
 }
@@ -75,8 +77,11 @@ submit_args=(
   --conf "spark.driver.extraJavaOptions=$opens $log4j"
   --conf "spark.executor.extraJavaOptions=$opens"
   --conf spark.ui.enabled=false
-  "$jar" "${command[@]}" --conf "$conf" "$@"
 )
+if [[ -n "${CANDOR_EXECUTOR_MEMORY:-}" ]]; then
+  submit_args+=(--conf "spark.executor.memory=$CANDOR_EXECUTOR_MEMORY")
+fi
+submit_args+=("$jar" "${command[@]}" --conf "$conf" "$@")
 
 # exec, so that Candor's exit code is the script's.
 if [[ -n "${SPARK_HOME:-}" && -x "$SPARK_HOME/bin/spark-submit" ]]; then
