@@ -63,15 +63,6 @@ public record PreparedData(Dataset<Row> frame, Featurizer featurizer, List<Strin
 
     private static PreparedData prepare(SparkSession spark, DatasetSpec spec, long seed, Featurizer given,
                                         ModelInputs expected) {
-        try {
-            return prepareChecked(spark, spec, seed, given, expected);
-        } catch (Exception e) { // SparkException is checked, but Scala code throws it undeclared
-            throw TabularReader.asInputError(spec, e);
-        }
-    }
-
-    private static PreparedData prepareChecked(SparkSession spark, DatasetSpec spec, long seed, Featurizer given,
-                                               ModelInputs expected) {
         TabularReader.Parsed parsed = new TabularReader(spark, spec).read();
         double testFraction = spec.testFraction();
         var splitOf = udf((UDF1<Long, String>) id -> Seeds.uniform(seed, SPLIT_STREAM, id) < testFraction ? TEST : TRAIN,

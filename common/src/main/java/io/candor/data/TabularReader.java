@@ -72,17 +72,17 @@ public final class TabularReader {
     public Parsed read() {
         try {
             return readChecked();
-        } catch (Exception e) { // SparkException is checked, but Scala code throws it undeclared
+        } catch (Exception e) {
             throw asInputError(spec, e);
         }
     }
 
     /**
      * {@code e} as the input error it is, or {@code e} itself. Spark runs the CSV parser lazily, in whichever action
-     * first touches a field, so an over-long field can surface in any later Spark job over the data, wrapped in the
-     * job's failure: callers that run such jobs pass their failures through here.
+     * first touches a field, so an over-long field surfaces in any of this reader's Spark jobs, wrapped in the job's
+     * failure (a checked SparkException that Scala throws undeclared).
      */
-    public static RuntimeException asInputError(DatasetSpec spec, Exception e) {
+    private static RuntimeException asInputError(DatasetSpec spec, Exception e) {
         if (!(e instanceof io.candor.util.CandorException)
                 && causedBy(e, "com.univocity.parsers.common.TextParsingException")) {
             return new InputException("data file " + spec.path() + ": a field is longer than " + MAX_FIELD_CHARS

@@ -1,6 +1,7 @@
 package io.candor.quant;
 
 import io.candor.quant.intmodel.ActivationQuant;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Rint;
 import org.nd4j.linalg.factory.Nd4j;
@@ -16,12 +17,24 @@ public final class FakeQuantArrays {
     private FakeQuantArrays() {
     }
 
-    /** Per-output-channel float32 weight scales, {@code max|w_c| / qmax} floored at {@link QuantParams#MIN_SCALE}. */
+    /**
+     * Per-output-channel float32 weight scales, {@code max|w_c| / qmax} floored at {@link QuantParams#MIN_SCALE}: the
+     * arithmetic of {@link QuantParams#symmetricPerChannel}, with the channel maxima taken by one vectorised reduction,
+     * because the twin needs them on every forward pass.
+     *
+     * @throws IllegalArgumentException if a weight is not finite (from {@link QuantParams})
+     */
     public static float[] weightScales(INDArray weights, ChannelAxis axis, int bits) {
-        double[] scales = QuantParams.symmetricPerChannel(weights, axis, bits).scales();
-        float[] out = new float[scales.length];
-        for (int c = 0; c < scales.length; c++) {
-            out[c] = (float) scales[c];
+        int qmax = QuantParams.symmetricQmax(bits);
+        INDArray rows = channelRows(weights, axis);
+        if (!Double.isFinite(rows.sumNumber().doubleValue())) {
+            // amax may drop a NaN; the scalar path rejects it, naming the channel.
+            QuantParams.symmetricPerChannel(weights, axis, bits);
+        }
+        double[] maxAbs = rows.amax(axis == ChannelAxis.DENSE ? 0 : 1).castTo(DataType.DOUBLE).data().asDouble();
+        float[] out = new float[maxAbs.length];
+        for (int c = 0; c < maxAbs.length; c++) {
+            out[c] = (float) Math.max(maxAbs[c] / qmax, QuantParams.MIN_SCALE);
         }
         return out;
     }
