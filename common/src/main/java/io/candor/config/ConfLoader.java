@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigSyntax;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
+import io.candor.audit.AuditSpec;
 import io.candor.data.DatasetSpec;
 import io.candor.explain.ImportanceSpec;
 import io.candor.distill.DistillSpec;
@@ -62,6 +63,22 @@ public final class ConfLoader {
         Config merged = job.withFallback(defaults).resolve();
         String rendered = job.root().render(ConfigRenderOptions.concise().setFormatted(true).setJson(false));
         return new Reader(merged, confFile.toString()).read(rendered);
+    }
+
+    /**
+     * {@code base} with more overrides: its rendered job layer is parsed again, so the result is what loading the same
+     * file with the extra {@code --set}s gives. Used to derive the conf of each stage of an audit.
+     */
+    public CandorConf derive(CandorConf base, List<String> overrides) {
+        Config job = ConfigFactory.parseString(base.rendered(),
+                ConfigParseOptions.defaults().setOriginDescription(base.source()));
+        for (String override : overrides) {
+            job = parseOverride(override).withFallback(job);
+        }
+        checkKeysAndTypes(job, Path.of(base.source()));
+        Config merged = job.withFallback(defaults).resolve();
+        String rendered = job.root().render(ConfigRenderOptions.concise().setFormatted(true).setJson(false));
+        return new Reader(merged, base.source()).read(rendered);
     }
 
     private static Config parseFile(Path confFile) {
@@ -378,10 +395,21 @@ public final class ConfLoader {
                     config.getString("distill.teacher").trim(),
                     config.getString("distill.logits-path").trim());
 
+            AuditSpec audit = new AuditSpec(
+                    config.getBoolean("audit.qat"),
+                    config.getBoolean("audit.distill"),
+                    intAtLeast("audit.top-k", 1),
+                    intAtLeast("audit.history", 1),
+                    new AuditSpec.Thresholds(
+                            doubleIn("audit.thresholds.max-quantized-metric-drop", -1.0, 1e9, true),
+                            doubleIn("audit.thresholds.max-student-metric-drop", -1.0, 1e9, true),
+                            doubleIn("audit.thresholds.min-rank-correlation", -1.0, 1.0, true),
+                            doubleIn("audit.thresholds.max-metric-drift", -1.0, 1e9, true),
+                            doubleIn("audit.thresholds.min-drift-rank-correlation", -1.0, 1.0, true)));
+            String modelsRoot = config.getString("output.models-root").trim();
             return new CandorConf(seed, date, master, appName, root, dataset, model, train, qat, distill, importance,
-                    shapley,
-                    confFile, rendered,
-                    io.candor.util.Hashing.sha256(rendered));
+                    shapley, audit, modelsRoot.isEmpty() ? root + "/models" : modelsRoot,
+                    confFile, rendered, io.candor.util.Hashing.sha256(rendered), root);
         }
 
         private LocalDate date(String key) {

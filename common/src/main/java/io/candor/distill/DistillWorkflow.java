@@ -73,7 +73,7 @@ public final class DistillWorkflow {
         String runId = RunRecord.newRunId("distill", started);
         DistillSpec spec = conf.distill();
         String teacherDir = spec.teacher().isEmpty()
-                ? ModelArtifact.directory(conf.outputRoot(), conf.modelName(), TrainWorkflow.TEACHER_FP32).toString()
+                ? ModelArtifact.directory(conf, TrainWorkflow.TEACHER_FP32).toString()
                 : spec.teacher();
         ModelArtifact teacher = ModelArtifact.load(spark, new Path(teacherDir));
         long splitSeed = ExplainInputs.splitSeed(teacher, conf);
@@ -151,10 +151,10 @@ public final class DistillWorkflow {
         Network studentNetwork = new Network(inference);
         ArtifactMetadata metadata = TrainWorkflow.metadata(conf, data, DistillSpec.STUDENT_FP32, studentNetwork,
                 studentZip.length, 32, provenance);
-        Path dir = ModelArtifact.directory(conf.outputRoot(), conf.modelName(), DistillSpec.STUDENT_FP32);
+        Path dir = ModelArtifact.directory(conf, DistillSpec.STUDENT_FP32);
         new ModelArtifact(metadata, studentZip, teacher.pipeline()).save(spark, dir, runId);
 
-        TableWriter tables = new TableWriter(spark, conf.outputRoot());
+        TableWriter tables = new TableWriter(spark, conf.tablesRoot());
         String date = conf.date().toString();
         List<Row> metricRows = ModelMetricRows.of(runId, studentMetrics, splitRows, studentZip.length,
                 inference.numParams(), 32, date, conf.modelName(), DistillSpec.STUDENT_FP32);

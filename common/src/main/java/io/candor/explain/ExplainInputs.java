@@ -47,8 +47,7 @@ public final class ExplainInputs {
     public static List<Variant> variants(SparkSession spark, CandorConf conf, List<String> requested) {
         List<Variant> variants = new ArrayList<>();
         for (String name : requested.isEmpty() ? present(spark, conf) : requested) {
-            ModelArtifact artifact = ModelArtifact.load(spark, ModelArtifact.directory(conf.outputRoot(),
-                    conf.modelName(), name));
+            ModelArtifact artifact = ModelArtifact.load(spark, ModelArtifact.directory(conf, name));
             PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), splitSeed(artifact, conf),
                     artifact.featurizer(), artifact.metadata().classes(), conf.modelName() + "/" + name);
             variants.add(new Variant(name, artifact, data));
@@ -119,12 +118,12 @@ public final class ExplainInputs {
         String names = String.join(",", variants.stream().map(Variant::name).toList());
         RunRecord run = new RunRecord(runId, job, conf.modelName(), names, started, java.time.Instant.now(),
                 "succeeded", conf, first.rows(), first.fingerprint(), spark);
-        return new TableWriter(spark, conf.outputRoot()).write(Table.RUNS, List.of(run.toRow()));
+        return new TableWriter(spark, conf.tablesRoot()).write(Table.RUNS, List.of(run.toRow()));
     }
 
     /** Every artifact directory of the model, in name order. */
     private static List<String> present(SparkSession spark, CandorConf conf) {
-        Path modelDir = new Path(new Path(conf.outputRoot(), "models"), conf.modelName());
+        Path modelDir = new Path(conf.modelsRoot(), conf.modelName());
         try {
             FileSystem fs = modelDir.getFileSystem(spark.sparkContext().hadoopConfiguration());
             List<String> found = new ArrayList<>();

@@ -32,7 +32,7 @@ public final class ImportanceBenchmark {
     }
 
     public static Result run(SparkSession spark, CandorConf conf, String variant) {
-        ModelArtifact artifact = ModelArtifact.load(spark, ModelArtifact.directory(conf.outputRoot(), conf.modelName(), variant));
+        ModelArtifact artifact = ModelArtifact.load(spark, ModelArtifact.directory(conf, variant));
         PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), ExplainInputs.splitSeed(artifact, conf),
                 artifact.featurizer(),
                 artifact.metadata().classes(), conf.modelName() + "/" + variant);

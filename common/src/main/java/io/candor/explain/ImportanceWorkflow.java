@@ -66,7 +66,7 @@ public final class ImportanceWorkflow {
             }
         }
 
-        TableWriter tables = new TableWriter(spark, conf.outputRoot());
+        TableWriter tables = new TableWriter(spark, conf.tablesRoot());
         List<String> written = new ArrayList<>();
         written.add(tables.write(Table.PERMUTATION_IMPORTANCE, tableRows));
         written.add(ExplainInputs.recordRun(spark, conf, runId, "importance", started,

@@ -114,7 +114,7 @@ public final class ShapleyWorkflow {
             }
         }
 
-        TableWriter tables = new TableWriter(spark, conf.outputRoot());
+        TableWriter tables = new TableWriter(spark, conf.tablesRoot());
         List<String> written = new ArrayList<>();
         written.add(tables.write(Table.SHAP_VALUES, valueRows));
         written.add(tables.write(Table.SHAPLEY_GLOBAL, globalRows));

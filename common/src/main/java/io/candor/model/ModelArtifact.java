@@ -49,8 +49,9 @@ public record ModelArtifact(ArtifactMetadata metadata, byte[] networkZip, Pipeli
         return new Featurizer(pipeline, metadata.normalizer(), metadata.layout());
     }
 
-    public static Path directory(String root, String model, String variant) {
-        return new Path(new Path(new Path(root, "models"), model), variant);
+    /** The artifact directory of {@code variant} of the conf's model: {@code <modelsRoot>/<model>/<variant>}. */
+    public static Path directory(io.candor.config.CandorConf conf, String variant) {
+        return new Path(new Path(conf.modelsRoot(), conf.modelName()), variant);
     }
 
     public void save(SparkSession spark, Path dir, String runId) {

@@ -192,10 +192,10 @@ public final class QatWorkflow {
                 qat.bits(), provenance);
         ModelArtifact artifact = new ModelArtifact(metadata, twinZip, source.pipeline(),
                 Map.of(INTEGER_MODEL, integerBytes, ONNX_MODEL, onnx));
-        Path artifactDir = ModelArtifact.directory(conf.outputRoot(), conf.modelName(), variant);
+        Path artifactDir = ModelArtifact.directory(conf, variant);
         artifact.save(spark, artifactDir, runId);
 
-        TableWriter tables = new TableWriter(spark, conf.outputRoot());
+        TableWriter tables = new TableWriter(spark, conf.tablesRoot());
         String date = conf.date().toString();
         long parameters = twin.numParams();
         List<Row> metricRows = new ArrayList<>(ModelMetricRows.of(runId, metrics, splitRows, integerBytes.length,
@@ -216,7 +216,7 @@ public final class QatWorkflow {
     /** The fp32 network and its data: a Candor artifact (its own featurizer and split) or a user's DL4J zip. */
     private static Source load(SparkSession spark, CandorConf conf) {
         String path = conf.qat().source().isEmpty()
-                ? ModelArtifact.directory(conf.outputRoot(), conf.modelName(), TrainWorkflow.TEACHER_FP32).toString()
+                ? ModelArtifact.directory(conf, TrainWorkflow.TEACHER_FP32).toString()
                 : conf.qat().source();
         if (path.toLowerCase(Locale.ROOT).endsWith(".zip")) {
             byte[] zip = ModelArtifact.readNetworkZip(spark, path);

@@ -119,6 +119,59 @@ public enum Table {
             .add("audit_date", DataTypes.StringType, false)
             .add("model", DataTypes.StringType, false)
             .add("variant", DataTypes.StringType, false),
+            List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS),
+
+    /**
+     * One row per pair of variants of an audit (variant = variant_a): does compression change what the model predicts
+     * and relies on? Rank correlations and top-k overlaps of permutation importance (primary metric) and SAGE.
+     */
+    VARIANT_COMPARISON("variant_comparison", new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("variant_a", DataTypes.StringType, false)
+            .add("variant_b", DataTypes.StringType, false)
+            .add("rows", DataTypes.LongType, false)
+            .add("prediction_agreement", DataTypes.DoubleType, false)
+            .add("primary_metric", DataTypes.StringType, false)
+            .add("metric_a", DataTypes.DoubleType, false)
+            .add("metric_b", DataTypes.DoubleType, false)
+            .add("metric_delta", DataTypes.DoubleType, false)
+            .add("metric_deltas", DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType, false), false)
+            .add("spearman_permutation", DataTypes.DoubleType, true)
+            .add("kendall_permutation", DataTypes.DoubleType, true)
+            .add("spearman_sage", DataTypes.DoubleType, true)
+            .add("kendall_sage", DataTypes.DoubleType, true)
+            .add("top_k", DataTypes.IntegerType, false)
+            .add("top_k_overlap_permutation", DataTypes.DoubleType, true)
+            .add("top_k_overlap_sage", DataTypes.DoubleType, true)
+            .add("shap_cosine_mean", DataTypes.DoubleType, true)
+            .add("shap_rows", DataTypes.LongType, false)
+            .add("audit_date", DataTypes.StringType, false)
+            .add("model", DataTypes.StringType, false)
+            .add("variant", DataTypes.StringType, false),
+            List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS),
+
+    /**
+     * One row per variant of an audit against the same variant on the most recent earlier audit date: primary-metric
+     * change, importance rank agreement, features that entered or left the top k, and the thresholds breached.
+     */
+    DRIFT("drift", new StructType()
+            .add("run_id", DataTypes.StringType, false)
+            .add("previous_audit_date", DataTypes.StringType, false)
+            .add("previous_run_id", DataTypes.StringType, false)
+            .add("primary_metric", DataTypes.StringType, false)
+            .add("previous_value", DataTypes.DoubleType, false)
+            .add("current_value", DataTypes.DoubleType, false)
+            .add("metric_delta", DataTypes.DoubleType, false)
+            .add("metric_deltas", DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType, false), false)
+            .add("spearman_permutation", DataTypes.DoubleType, true)
+            .add("kendall_permutation", DataTypes.DoubleType, true)
+            .add("top_k", DataTypes.IntegerType, false)
+            .add("entered_top_k", DataTypes.createArrayType(DataTypes.StringType, false), false)
+            .add("left_top_k", DataTypes.createArrayType(DataTypes.StringType, false), false)
+            .add("breached", DataTypes.createArrayType(DataTypes.StringType, false), false)
+            .add("audit_date", DataTypes.StringType, false)
+            .add("model", DataTypes.StringType, false)
+            .add("variant", DataTypes.StringType, false),
             List.of("audit_date", "model", "variant"), Mode.REPLACE_PARTITIONS);
 
     /** APPEND keeps every row; REPLACE_PARTITIONS swaps exactly the partitions written (idempotent re-runs). */

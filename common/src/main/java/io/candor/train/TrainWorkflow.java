@@ -100,10 +100,10 @@ public final class TrainWorkflow {
         provenance.put("candor_version", io.candor.util.CandorVersion.VERSION);
         ArtifactMetadata metadata = metadata(conf, data, variant, network, networkZip.length, 32, provenance);
         ModelArtifact artifact = new ModelArtifact(metadata, networkZip, data.featurizer().pipeline());
-        var artifactDir = ModelArtifact.directory(conf.outputRoot(), conf.modelName(), variant);
+        var artifactDir = ModelArtifact.directory(conf, variant);
         artifact.save(spark, artifactDir, runId);
 
-        TableWriter tables = new TableWriter(spark, conf.outputRoot());
+        TableWriter tables = new TableWriter(spark, conf.tablesRoot());
         String date = conf.date().toString();
         List<Row> metricRows = ModelMetricRows.of(runId, metrics, splitRows, networkZip.length,
                 network.parameterCount(), 32, date, conf.modelName(), variant);
@@ -145,7 +145,8 @@ public final class TrainWorkflow {
         }
     }
 
-    private static String loadedVariantName(String path) {
+    /** The variant name of a loaded model: its file name without {@code .zip}. */
+    public static String loadedVariantName(String path) {
         String name = new org.apache.hadoop.fs.Path(path).getName();
         return name.toLowerCase(java.util.Locale.ROOT).endsWith(".zip") ? name.substring(0, name.length() - 4) : name;
     }

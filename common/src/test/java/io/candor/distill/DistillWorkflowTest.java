@@ -96,7 +96,7 @@ class DistillWorkflowTest {
     void theTeacherLogitsTableIsReusedAndGivesTheSameStudent() throws Exception {
         SparkSession spark = TestSpark.session();
         CandorConf conf = conf("digits", "model.name=digits_reuse", "distill.epochs=10", "distill.teacher="
-                + ModelArtifact.directory(out.toAbsolutePath().toString(), "digits", "teacher-fp32"));
+                + out.toAbsolutePath() + "/models/digits/teacher-fp32");
         DistillWorkflow.Outcome first = DistillWorkflow.run(spark, conf);
         assertTrue(first.teacherRan(), "the first run computes the table");
         long written = Files.getLastModifiedTime(Paths.get(first.logitsPath())).toMillis();
@@ -113,8 +113,8 @@ class DistillWorkflowTest {
     @Test
     void anInt8StudentStaysWithinOnePointOfTheFp32StudentOnDigits() {
         DistillWorkflow.Outcome o = DistillWorkflow.run(TestSpark.session(), conf("digits", "model.name=digits_q",
-                "distill.quantize=true", "distill.epochs=10", "distill.teacher=" + ModelArtifact.directory(
-                        out.toAbsolutePath().toString(), "digits", "teacher-fp32")));
+                "distill.quantize=true", "distill.epochs=10", "distill.teacher=" + out.toAbsolutePath()
+                        + "/models/digits/teacher-fp32"));
         assertEquals("student-int8", o.quantized().variant());
         double fp32 = testAccuracy(o);
         double int8 = o.quantized().metrics().get("test").get("accuracy");

@@ -134,7 +134,7 @@ class ImportanceWorkflowTest {
                 m.normMean(), m.normStd(), m.labelMean(), m.labelStd(), m.imageShape(), m.parameterCount(),
                 m.sizeBytes(), m.bits(), m.provenance());
         new ModelArtifact(ignoring, new Network(network).toBytes(), artifact.pipeline()).save(TestSpark.session(),
-                ModelArtifact.directory(root.toString(), "synthetic", "ignores-noise"), "test");
+                new org.apache.hadoop.fs.Path(root + "/models/synthetic/ignores-noise"), "test");
         List<String> ignoringSets = new ArrayList<>(sets);
         ignoringSets.add("importance.variants=[ignores-noise]");
         List<ImportanceResult> ignored = importance(conf("breast_cancer", root, ignoringSets.toArray(new String[0])));

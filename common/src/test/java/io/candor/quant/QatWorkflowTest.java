@@ -93,7 +93,7 @@ class QatWorkflowTest {
     @Test
     void aPlainDl4jZipWithTheFeatureSpecInTheConfCanBeQuantized() {
         CandorConf trainedConf = trained("breast_cancer");
-        String zip = ModelArtifact.directory(trainedConf.outputRoot(), "breast_cancer", "teacher-fp32") + "/"
+        String zip = ModelArtifact.directory(trainedConf, "teacher-fp32") + "/"
                 + ModelArtifact.NETWORK;
         QatWorkflow.Outcome ptq = QatWorkflow.run(TestSpark.session(), trained("breast_cancer",
                 "qat.source=" + zip, "qat.mode=ptq", "qat.calibration=percentile", "model.name=bc_zip"));

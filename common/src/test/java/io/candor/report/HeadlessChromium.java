@@ -24,24 +24,24 @@ import java.util.stream.Stream;
  * so callers cannot tell an error from a log line; uncaught exceptions start with "Uncaught". The report logs nothing
  * when it works, so its tests require no console messages at all.
  */
-final class HeadlessChromium {
+public final class HeadlessChromium {
     private static final List<String> CANDIDATES = List.of("chromium", "chromium-browser", "google-chrome");
     private static final long TIMEOUT_SECONDS = 90;
     private static final Pattern CONSOLE = Pattern.compile(
             "^\\[[^\\]]*:CONSOLE[:(](\\d+)\\)?\\] \"(.*?)\", source: (\\S*) \\((\\d+)\\)$",
             Pattern.MULTILINE | Pattern.DOTALL);
 
-    record ConsoleMessage(String text, String source, int line) {
+    public record ConsoleMessage(String text, String source, int line) {
         boolean uncaughtException() {
             return text.startsWith("Uncaught");
         }
     }
 
-    record Page(String dom, List<ConsoleMessage> console, String stderr) {}
+    public record Page(String dom, List<ConsoleMessage> console, String stderr) {}
 
     private HeadlessChromium() {}
 
-    static Page open(Path html) throws IOException, InterruptedException {
+    public static Page open(Path html) throws IOException, InterruptedException {
         Path profile = Files.createTempDirectory("candor-chromium-");
         try {
             List<String> command = List.of(executable(), "--headless=new", "--no-sandbox", "--disable-gpu",

@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "candor", mixinStandardHelpOptions = true, versionProvider = Candor.Version.class,
         description = "Compress and audit DL4J networks on Apache Spark.",
-        subcommands = {TrainCommand.class, QatCommand.class, DistillCommand.class, ImportanceCommand.class, ShapleyCommand.class, BenchCommand.class,
+        subcommands = {TrainCommand.class, QatCommand.class, DistillCommand.class, ImportanceCommand.class,
+                ShapleyCommand.class, AuditCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 bad input data or model,",
                 "4 audit threshold breached."})

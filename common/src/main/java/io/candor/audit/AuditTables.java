@@ -1,0 +1,117 @@
+package io.candor.audit;
+
+import io.candor.store.Table;
+import io.candor.store.TableWriter;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+import static org.apache.spark.sql.functions.col;
+
+/**
+ * The result tables of one model as an audit sees them: this date's partitions as they will be after the commit
+ * (staged where the audit wrote them, otherwise committed by an earlier run of the date whose stage it skipped), and
+ * earlier dates as committed.
+ */
+final class AuditTables {
+    private final SparkSession spark;
+    private final TableWriter committed;
+    private final TableWriter staged;
+    private final String date;
+    private final String model;
+
+    AuditTables(SparkSession spark, String root, String stagingRoot, String date, String model) {
+        this.spark = spark;
+        this.committed = new TableWriter(spark, root);
+        this.staged = new TableWriter(spark, stagingRoot);
+        this.date = date;
+        this.model = model;
+    }
+
+    /** This date's rows of {@code table}: the staged partitions, and committed ones for the variants not staged. */
+    List<Row> tonight(Table table) {
+        List<Row> rows = new ArrayList<>(select(staged, table, col("audit_date").cast("string").equalTo(date)));
+        Set<String> stagedVariants = new HashSet<>();
+        int variant = table.schema().fieldIndex("variant");
+        rows.forEach(r -> stagedVariants.add(r.getString(variant)));
+        for (Row r : select(committed, table, col("audit_date").cast("string").equalTo(date))) {
+            if (!stagedVariants.contains(r.getString(variant))) {
+                rows.add(r);
+            }
+        }
+        return rows;
+    }
+
+    /** Committed rows of {@code table} from dates before this one. */
+    List<Row> earlier(Table table) {
+        return select(committed, table, col("audit_date").cast("string").lt(date));
+    }
+
+    /** Per variant, the test-split value of each metric, from {@code rows} of model_metrics. */
+    static Map<String, Map<String, Double>> testMetrics(List<Row> metricRows) {
+        Map<String, Map<String, Double>> out = new TreeMap<>();
+        for (Row r : metricRows) {
+            if (r.<String>getAs("split").equals("test")) {
+                out.computeIfAbsent(r.getAs("variant"), v -> new LinkedHashMap<>())
+                        .put(r.getAs("metric"), r.<Double>getAs("value"));
+            }
+        }
+        return out;
+    }
+
+    /** Per variant, feature to mean importance on {@code metric}, from permutation_importance rows. */
+    static Map<String, Map<String, Double>> importance(List<Row> rows, String metric) {
+        Map<String, Map<String, Double>> out = new TreeMap<>();
+        for (Row r : rows) {
+            if (r.<String>getAs("metric").equals(metric)) {
+                out.computeIfAbsent(r.getAs("variant"), v -> new LinkedHashMap<>())
+                        .put(r.getAs("feature"), r.<Double>getAs("importance_mean"));
+            }
+        }
+        return out;
+    }
+
+    /** Per variant, feature to SAGE value, from shapley_global rows. */
+    static Map<String, Map<String, Double>> sage(List<Row> rows) {
+        Map<String, Map<String, Double>> out = new TreeMap<>();
+        for (Row r : rows) {
+            if (r.<String>getAs("method").equals("sage")) {
+                out.computeIfAbsent(r.getAs("variant"), v -> new LinkedHashMap<>())
+                        .put(r.getAs("feature"), r.<Double>getAs("value"));
+            }
+        }
+        return out;
+    }
+
+    private List<Row> select(TableWriter writer, Table table, org.apache.spark.sql.Column dateFilter) {
+        String path = writer.path(table);
+        if (!exists(path)) {
+            return List.of();
+        }
+        // Read with the table's own schema: partition values stay strings instead of inferred dates.
+        Dataset<Row> frame = spark.read().schema(table.schema()).option("basePath", path).parquet(path);
+        String[] columns = java.util.Arrays.stream(table.schema().fieldNames()).toArray(String[]::new);
+        return frame.filter(dateFilter.and(col("model").equalTo(model)))
+                .select(columns[0], java.util.Arrays.copyOfRange(columns, 1, columns.length)).collectAsList();
+    }
+
+    private boolean exists(String path) {
+        try {
+            Path p = new Path(path);
+            return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + path, e);
+        }
+    }
+}
