@@ -14,7 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -63,10 +63,12 @@ class StandaloneClusterIT {
     private static final double EXPLAINER_TOLERANCE = 1e-12;
     /**
      * Largest difference allowed between two topologies' training metrics. Every random draw of training derives
-     * from the run seed and the fixed {@code train.workers=2} partitions the rows by row id, so each topology fits the
-     * same minibatches in the same order and averages the same two parameter vectors: measured, the metrics are
-     * bit-equal. The tolerance only leaves room for ND4J's native matrix kernels, which may sum in a different order
-     * under a different thread count (float32, a relative error about 1e-7 per operation).
+     * from the run seed, and the fixed {@code train.workers=2} partitions the rows by row id, so each topology fits
+     * the same minibatches in the same order and averages the same two parameter vectors. Measured: local[1] and
+     * local[2] bit-equal, the cluster 4.9e-9 away (the float32 network's arithmetic is not bit-reproducible across
+     * JVMs: parameter averaging through Spark's treeAggregate, ND4J's kernels). 1e-6 is 200 times that, and far
+     * below what any real difference in training (another minibatch order, another initialisation) moves a metric:
+     * one test row of 98 is 1e-2 of accuracy.
      */
     private static final double TRAINING_TOLERANCE = 1e-6;
 
@@ -92,8 +94,8 @@ class StandaloneClusterIT {
 
     private Path dir;
     private StandaloneCluster cluster;
-    /** Runs done so far, by output root: each is done once however the tests are ordered or filtered. */
-    private final Map<Path, String> done = new HashMap<>();
+    /** Runs done so far, as output root/command: each is done once however the tests are ordered or filtered. */
+    private final Set<Path> done = new HashSet<>();
 
     @BeforeAll
     void startCluster() throws IOException, InterruptedException {
@@ -239,17 +241,15 @@ class StandaloneClusterIT {
 
     private void runOnce(Topology t, Path root, String command) throws Exception {
         Path key = root.resolve(command);
-        if (done.containsKey(key)) {
+        if (done.contains(key)) {
             return;
         }
         long start = System.nanoTime();
-        String output;
         if (t == Topology.CLUSTER) {
             StandaloneCluster.Submission run = cluster.submit(root.resolve(command + ".log"), List.of(),
                     args(command, root));
             int code = run.await(RUN_TIMEOUT);
-            output = run.output();
-            assertEquals(0, code, command + " on the cluster: " + tail(output));
+            assertEquals(0, code, command + " on the cluster: " + tail(run.output()));
         } else {
             List<String> args = new ArrayList<>(args(command, root));
             args.addAll(List.of("--set", "spark.master=" + t.label));
@@ -258,10 +258,9 @@ class StandaloneClusterIT {
             SparkSession.clearActiveSession();
             SparkSession.clearDefaultSession();
             assertEquals(0, run.exitCode(), command + " on " + t.label + ": " + run.err());
-            output = run.out();
         }
         System.out.printf("%s on %s: %.1f s%n", command, t.label, (System.nanoTime() - start) / 1e9);
-        done.put(key, output);
+        done.add(key);
     }
 
     private static List<String> args(String command, Path root) {
