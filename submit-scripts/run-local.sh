@@ -25,7 +25,7 @@ if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
   exit 0
 fi
 if [[ $# -lt 2 ]]; then
-  usage >&2
+  echo "run-local.sh: expected <command> <conf> (see --help)" >&2
   exit 2
 fi
 command=("$1")

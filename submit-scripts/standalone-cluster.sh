@@ -37,6 +37,10 @@ stop() {
 
 start() {
   local workers="${1:-2}" cores="${2:-1}" memory="${3:-3g}"
+  if ! [[ "$workers" =~ ^[1-9][0-9]*$ && "$cores" =~ ^[1-9][0-9]*$ && "$memory" =~ ^[1-9][0-9]*[mg]$ ]]; then
+    echo "standalone-cluster.sh: start expects [workers] [cores] [memory] like 2 1 3g (see --help)" >&2
+    exit 2
+  fi
   cd "$root"
   if [[ ! -f jobs/target/spark-classpath.txt ]]; then
     echo "standalone-cluster: building the Candor jar (mvn -B -q -DskipTests package)..." >&2
@@ -80,5 +84,5 @@ case "${1:-}" in
   start) shift; start "$@" ;;
   stop) stop ;;
   -h | --help) usage ;;
-  *) usage >&2; exit 2 ;;
+  *) echo "standalone-cluster.sh: expected start or stop, not '${1:-}' (see --help)" >&2; exit 2 ;;
 esac

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Submits one Candor command to Kubernetes with $SPARK_HOME/bin/spark-submit.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: submit-scripts/submit-k8s.sh [--client] [--dry-run] [--spark-conf key=value]... <command> <conf> [candor args...]
+  e.g. CANDOR_MASTER=k8s://https://api.example:6443 CANDOR_IMAGE=registry.example/candor-spark:3.5.3-java17 \
+       CANDOR_JAR=local:///opt/candor/candor-jobs.jar CANDOR_UPLOAD_PATH=s3a://bucket/spark-uploads \
+       submit-scripts/submit-k8s.sh importance conf/samples/adult.conf \
+         --set dataset.path=s3a://bucket/adult.csv --set output.root=s3a://bucket/candor
+
+Runs `candor <command> --conf <conf> [candor args...]` on Kubernetes, by default in cluster mode: the driver runs
+in a pod, so the conf is shipped with --files (uploaded to CANDOR_UPLOAD_PATH) and named by its base name. The
+image needs Spark 3.5 (Scala 2.12) on Java 17. Every path in the conf (dataset.path, output.root) must be one the
+pods can read: S3, HDFS or a mounted volume.
+Commands: train, qat, distill, importance, shapley, bench (see `candor --help`).
+
+Options:
+  --client              client mode: the driver runs here and reads the conf from its local path
+  --spark-conf k=v      one more spark-submit --conf (repeatable), e.g. spark.executor.instances=4
+  --dry-run             print the spark-submit command instead of running it
+  -h, --help            this text
+
+It passes the shaded jar ($CANDOR_JAR: local:///... for a jar inside the image; by default the local
+jobs/target/candor-jobs-<version>.jar, uploaded to CANDOR_UPLOAD_PATH), main class io.candor.jobs.Candor, and the
+Java 17 options of conf/spark-defaults.conf.example for the driver and the executors. GPUs: build with -Pcuda,
+add the spark.*.resource.gpu.* settings of that file and spark.executor.resource.gpu.vendor=nvidia.com.
+Environment: SPARK_HOME (required), CANDOR_MASTER (required, k8s://https://<api-server>:<port>), CANDOR_IMAGE
+(required), CANDOR_JAR, CANDOR_UPLOAD_PATH (needed to ship a local jar or conf in cluster mode),
+CANDOR_NAMESPACE, CANDOR_SERVICE_ACCOUNT, CANDOR_DRIVER_MEMORY, CANDOR_EXECUTOR_MEMORY (default 4g each).
+Exit code: spark-submit's. In cluster mode that is 0 when the driver pod succeeded and 1 when it failed (the pod's
+log has Candor's message); in client mode it is Candor's.
+USAGE
+}
+
+die() {
+  echo "submit-k8s.sh: $1 (see --help)" >&2
+  exit 2
+}
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deploy=cluster
+dry_run=false
+extra=()
+while [[ $# -gt 0 && "$1" == -* ]]; do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --client) deploy=client; shift ;;
+    --dry-run) dry_run=true; shift ;;
+    --spark-conf)
+      [[ $# -ge 2 && "$2" == *=* ]] || die "--spark-conf needs key=value"
+      extra+=(--conf "$2"); shift 2 ;;
+    *) die "unknown option '$1'" ;;
+  esac
+done
+[[ $# -ge 2 ]] || die "expected <command> <conf>"
+command="$1"
+conf="$2"
+shift 2
+case "$command" in
+  train | qat | distill | importance | shapley | bench) ;;
+  *) die "unknown command '$command'" ;;
+esac
+[[ -f "$conf" ]] || die "conf file '$conf' not found"
+
+# The Java 17 options, from the one place the scripts keep them for clusters.
+opens="$(awk '$1 == "spark.executor.extraJavaOptions" { $1 = ""; sub(/^ +/, ""); print }' \
+  "$root/conf/spark-defaults.conf.example")"
+jar="${CANDOR_JAR:-}"
+if [[ -z "$jar" ]]; then
+  for f in "$root"/jobs/target/candor-jobs-*.jar; do
+    case "$f" in *-tests.jar | *-sources.jar | *-javadoc.jar) ;; *) [[ -f "$f" ]] && jar="$f" ;; esac
+  done
+  [[ -n "$jar" ]] || die "no shaded jar: build it with 'mvn -B -DskipTests package' or set CANDOR_JAR"
+fi
+
+[[ "${CANDOR_MASTER:-}" == k8s://* ]] || die "CANDOR_MASTER must be k8s://https://<api-server>:<port>"
+[[ -n "${CANDOR_IMAGE:-}" ]] || die "CANDOR_IMAGE must name a Spark 3.5 / Java 17 image"
+args=(--master "$CANDOR_MASTER" --deploy-mode "$deploy" --class io.candor.jobs.Candor
+  --driver-memory "${CANDOR_DRIVER_MEMORY:-4g}" --executor-memory "${CANDOR_EXECUTOR_MEMORY:-4g}"
+  --conf "spark.kubernetes.container.image=$CANDOR_IMAGE"
+  --conf "spark.driver.extraJavaOptions=$opens" --conf "spark.executor.extraJavaOptions=$opens")
+for setting in "spark.kubernetes.namespace=${CANDOR_NAMESPACE:-}" \
+  "spark.kubernetes.authenticate.driver.serviceAccountName=${CANDOR_SERVICE_ACCOUNT:-}" \
+  "spark.kubernetes.file.upload.path=${CANDOR_UPLOAD_PATH:-}"; do
+  if [[ "$setting" != *= ]]; then
+    args+=(--conf "$setting")
+  fi
+done
+if [[ "$deploy" == cluster ]]; then
+  # The driver starts in a pod, where Spark puts --files in its working directory.
+  args+=(--files "$conf")
+  conf="$(basename "$conf")"
+fi
+args+=("${extra[@]}" "$jar" "$command" --conf "$conf" "$@")
+
+if [[ "$dry_run" == true ]]; then
+  printf '%s/bin/spark-submit' "${SPARK_HOME:-\$SPARK_HOME}"
+  printf ' %q' "${args[@]}"
+  echo
+  exit 0
+fi
+[[ -n "${SPARK_HOME:-}" && -x "$SPARK_HOME/bin/spark-submit" ]] || die "SPARK_HOME must name a Spark 3.5 installation"
+exec "$SPARK_HOME/bin/spark-submit" "${args[@]}"
