@@ -86,6 +86,6 @@ public final class ImportanceWorkflow {
         }
         Dataset<Row> rows = ExplainInputs.rows(data, conf.importance().split(), conf.importance().sampleRows(),
                 conf.seed(), SAMPLE_STREAM);
-        return new Plan(variant, ExplainInputs.spread(spark, rows), groups, metrics);
+        return new Plan(variant, ExplainInputs.spread(rows), groups, metrics);
     }
 }

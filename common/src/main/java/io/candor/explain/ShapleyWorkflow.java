@@ -63,7 +63,7 @@ public final class ShapleyWorkflow {
         List<VariantShapley> results = new ArrayList<>();
         List<Row> valueRows = new ArrayList<>();
         List<Row> globalRows = new ArrayList<>();
-        int slices = Math.max(1, spark.sparkContext().defaultParallelism());
+        int slices = ExplainInputs.EXPLAIN_TASKS; // SAGE rounds split the same way everywhere
         for (Plan plan : plans) {
             ExplainInputs.Variant variant = plan.variant();
             PreparedData data = variant.data();
@@ -152,7 +152,7 @@ public final class ShapleyWorkflow {
         }
         BackgroundSummary.Summary background = BackgroundSummary.of(data.split(PreparedData.TRAIN),
                 spec.backgroundMethod(), spec.backgroundSize(), conf.seed(), "the training split of " + label);
-        Dataset<Row> rows = ExplainInputs.spread(spark,
+        Dataset<Row> rows = ExplainInputs.spread(
                 ExplainInputs.rows(data, spec.split(), spec.sampleRows(), conf.seed(), SAMPLE_STREAM));
         List<Row> sage = ExplainInputs.rows(data, spec.split(), spec.sageRows(), conf.seed(), SAGE_STREAM)
                 .select("row_id", "features", "label").orderBy("row_id").collectAsList();

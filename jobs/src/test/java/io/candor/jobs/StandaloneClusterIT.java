@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Candor on a real two-worker Spark standalone cluster ({@link StandaloneCluster}), against local[1] and local[2]:
- * the explainers write the same tables on every topology (within {@link #EXPLAINER_TOLERANCE}), training agrees
+ * the explainers write the same tables on every topology (bit-identical on local[1] and local[2], within {@link #EXPLAINER_TOLERANCE} on the cluster), training agrees
  * within {@link #TRAINING_TOLERANCE}, and a {@code shapley} run whose executor JVM is killed mid-task finishes
  * through Spark's task retry with the tables of an undisturbed run.
  *
@@ -46,19 +46,16 @@ class StandaloneClusterIT {
     private static final Duration RUN_TIMEOUT = Duration.ofMinutes(5);
     private static final List<String> EXPLAINER_TABLES = List.of("permutation_importance", "shap_values",
             "shapley_global");
+    /** Columns left out of the comparison: only the run id. */
+    private static final Set<String> NOT_COMPARED = Set.of("run_id");
     /**
-     * Columns left out of the comparison: the run id, and SAGE's count of model evaluations, which includes one
-     * evaluation of the empty coalition per Spark task and so counts the tasks a topology split the rounds into.
-     */
-    private static final Set<String> NOT_COMPARED = Set.of("run_id", "n_evaluations");
-    /**
-     * Largest absolute difference allowed between two topologies' explainer values (every other column must be
-     * equal). The explainers draw everything from (seed, row id) or (seed, pair index), so they compute the same
-     * numbers on any topology, but not always in the same floating-point order: the rows are spread over 4 tasks
-     * per core (4 on local[1], 8 otherwise), so importance's per-task loss sums and KernelSHAP's batches group rows
-     * differently; and on the cluster the k-means background's partial sums are merged in the order executors
-     * deliver them. Measured: at most 1.2e-15 (log-loss importance over 4 against 8 tasks); 1e-12 leaves room while
-     * any real difference (a different permutation, coalition or background) shows at 1e-4 or more.
+     * Largest absolute difference allowed between two topologies' explainer values; every other column must be equal.
+     * The explainers draw everything from (seed, row id) or (seed, pair index), split the rows into a fixed number of
+     * tasks by row id, and fit the k-means background on one partition, so local[1] and local[2] are bit-identical
+     * (asserted below with 0). The cluster's executor JVMs still differ from the test JVM in the last bits of some
+     * KernelSHAP rows (measured: at most 8.8e-16; SAGE and permutation importance are bit-equal), which points at the
+     * float32 forward pass of large batches in native BLAS rather than at the explainers' own arithmetic. 1e-12
+     * bounds that, while any real difference (another permutation, coalition or background) shows at 1e-4 or more.
      */
     private static final double EXPLAINER_TOLERANCE = 1e-12;
     /**
@@ -126,7 +123,8 @@ class StandaloneClusterIT {
             assertFalse(reference.get(table).keys().isEmpty(), table + " is empty");
         }
         for (Topology t : List.of(Topology.LOCAL_2, Topology.CLUSTER)) {
-            ResultTables.Comparison c = ResultTables.compare(reference, tables.get(t), EXPLAINER_TOLERANCE);
+            ResultTables.Comparison c = ResultTables.compare(reference, tables.get(t),
+                    t == Topology.CLUSTER ? EXPLAINER_TOLERANCE : 0.0);
             System.out.printf("explainers on %s: largest difference from local[1] %.3g%n", t.label,
                     c.largestDifference());
             assertTrue(c.mismatches().isEmpty(), t.label + " against local[1]:\n" + c.mismatches());

@@ -54,7 +54,10 @@ public final class BackgroundSummary {
             return new Summary(values, weights);
         }
         KMeansModel model = new KMeans().setK(size).setSeed(seed).setFeaturesCol(Featurizer.FEATURES)
-                .setPredictionCol("cluster").setMaxIter(50).fit(rows);
+                .setPredictionCol("cluster").setMaxIter(50)
+                // One partition in row-id order: MLlib merges per-partition sums in the order tasks finish, which
+                // would make the centres, and every Shapley value, differ in the last bits between runs and clusters.
+                .fit(rows.orderBy(TabularReader.ROW_ID).coalesce(1));
         Vector[] centres = model.clusterCenters();
         long[] sizes = model.summary().clusterSizes();
         List<double[]> kept = new ArrayList<>();
