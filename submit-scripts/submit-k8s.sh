@@ -5,7 +5,7 @@ set -euo pipefail
 usage() {
   cat <<'USAGE'
 Usage: submit-scripts/submit-k8s.sh [--client] [--dry-run] [--spark-conf key=value]... <command> <conf> [candor args...]
-  e.g. CANDOR_MASTER=k8s://https://api.example:6443 CANDOR_IMAGE=registry.example/candor-spark:3.5.3-java17 \
+  e.g. CANDOR_MASTER=k8s://https://<api-server>:6443 CANDOR_IMAGE=<your-image>:3.5.3-java17 \
        CANDOR_JAR=local:///opt/candor/candor-jobs.jar CANDOR_UPLOAD_PATH=s3a://bucket/spark-uploads \
        submit-scripts/submit-k8s.sh importance conf/samples/adult.conf \
          --set dataset.path=s3a://bucket/adult.csv --set output.root=s3a://bucket/candor
@@ -34,53 +34,13 @@ log has Candor's message); in client mode it is Candor's.
 USAGE
 }
 
-die() {
-  echo "submit-k8s.sh: $1 (see --help)" >&2
-  exit 2
-}
-
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-deploy=cluster
-dry_run=false
-extra=()
-while [[ $# -gt 0 && "$1" == -* ]]; do
-  case "$1" in
-    -h | --help) usage; exit 0 ;;
-    --client) deploy=client; shift ;;
-    --dry-run) dry_run=true; shift ;;
-    --spark-conf)
-      [[ $# -ge 2 && "$2" == *=* ]] || die "--spark-conf needs key=value"
-      extra+=(--conf "$2"); shift 2 ;;
-    *) die "unknown option '$1'" ;;
-  esac
-done
-[[ $# -ge 2 ]] || die "expected <command> <conf>"
-command="$1"
-conf="$2"
-shift 2
-case "$command" in
-  train | qat | distill | importance | shapley | bench) ;;
-  *) die "unknown command '$command'" ;;
-esac
-[[ -f "$conf" ]] || die "conf file '$conf' not found"
-
-# The Java 17 options, from the one place the scripts keep them for clusters.
-opens="$(awk '$1 == "spark.executor.extraJavaOptions" { $1 = ""; sub(/^ +/, ""); print }' \
-  "$root/conf/spark-defaults.conf.example")"
-jar="${CANDOR_JAR:-}"
-if [[ -z "$jar" ]]; then
-  for f in "$root"/jobs/target/candor-jobs-*.jar; do
-    case "$f" in *-tests.jar | *-sources.jar | *-javadoc.jar) ;; *) [[ -f "$f" ]] && jar="$f" ;; esac
-  done
-  [[ -n "$jar" ]] || die "no shaded jar: build it with 'mvn -B -DskipTests package' or set CANDOR_JAR"
-fi
+script=submit-k8s.sh
+# shellcheck source=cluster-submit.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster-submit.sh"
 
 [[ "${CANDOR_MASTER:-}" == k8s://* ]] || die "CANDOR_MASTER must be k8s://https://<api-server>:<port>"
 [[ -n "${CANDOR_IMAGE:-}" ]] || die "CANDOR_IMAGE must name a Spark 3.5 / Java 17 image"
-args=(--master "$CANDOR_MASTER" --deploy-mode "$deploy" --class io.candor.jobs.Candor
-  --driver-memory "${CANDOR_DRIVER_MEMORY:-4g}" --executor-memory "${CANDOR_EXECUTOR_MEMORY:-4g}"
-  --conf "spark.kubernetes.container.image=$CANDOR_IMAGE"
-  --conf "spark.driver.extraJavaOptions=$opens" --conf "spark.executor.extraJavaOptions=$opens")
+args=(--master "$CANDOR_MASTER" "${args[@]}" --conf "spark.kubernetes.container.image=$CANDOR_IMAGE")
 for setting in "spark.kubernetes.namespace=${CANDOR_NAMESPACE:-}" \
   "spark.kubernetes.authenticate.driver.serviceAccountName=${CANDOR_SERVICE_ACCOUNT:-}" \
   "spark.kubernetes.file.upload.path=${CANDOR_UPLOAD_PATH:-}"; do
@@ -88,18 +48,4 @@ for setting in "spark.kubernetes.namespace=${CANDOR_NAMESPACE:-}" \
     args+=(--conf "$setting")
   fi
 done
-if [[ "$deploy" == cluster ]]; then
-  # The driver starts in a pod, where Spark puts --files in its working directory.
-  args+=(--files "$conf")
-  conf="$(basename "$conf")"
-fi
-args+=("${extra[@]}" "$jar" "$command" --conf "$conf" "$@")
-
-if [[ "$dry_run" == true ]]; then
-  printf '%s/bin/spark-submit' "${SPARK_HOME:-\$SPARK_HOME}"
-  printf ' %q' "${args[@]}"
-  echo
-  exit 0
-fi
-[[ -n "${SPARK_HOME:-}" && -x "$SPARK_HOME/bin/spark-submit" ]] || die "SPARK_HOME must name a Spark 3.5 installation"
-exec "$SPARK_HOME/bin/spark-submit" "${args[@]}"
+submit

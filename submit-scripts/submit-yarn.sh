@@ -29,65 +29,12 @@ does not report Candor's own exit code; the driver's log does); in client mode i
 USAGE
 }
 
-die() {
-  echo "submit-yarn.sh: $1 (see --help)" >&2
-  exit 2
-}
+script=submit-yarn.sh
+# shellcheck source=cluster-submit.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster-submit.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-deploy=cluster
-dry_run=false
-extra=()
-while [[ $# -gt 0 && "$1" == -* ]]; do
-  case "$1" in
-    -h | --help) usage; exit 0 ;;
-    --client) deploy=client; shift ;;
-    --dry-run) dry_run=true; shift ;;
-    --spark-conf)
-      [[ $# -ge 2 && "$2" == *=* ]] || die "--spark-conf needs key=value"
-      extra+=(--conf "$2"); shift 2 ;;
-    *) die "unknown option '$1'" ;;
-  esac
-done
-[[ $# -ge 2 ]] || die "expected <command> <conf>"
-command="$1"
-conf="$2"
-shift 2
-case "$command" in
-  train | qat | distill | importance | shapley | bench) ;;
-  *) die "unknown command '$command'" ;;
-esac
-[[ -f "$conf" ]] || die "conf file '$conf' not found"
-
-# The Java 17 options, from the one place the scripts keep them for clusters.
-opens="$(awk '$1 == "spark.executor.extraJavaOptions" { $1 = ""; sub(/^ +/, ""); print }' \
-  "$root/conf/spark-defaults.conf.example")"
-jar="${CANDOR_JAR:-}"
-if [[ -z "$jar" ]]; then
-  for f in "$root"/jobs/target/candor-jobs-*.jar; do
-    case "$f" in *-tests.jar | *-sources.jar | *-javadoc.jar) ;; *) [[ -f "$f" ]] && jar="$f" ;; esac
-  done
-  [[ -n "$jar" ]] || die "no shaded jar: build it with 'mvn -B -DskipTests package' or set CANDOR_JAR"
-fi
-
-args=(--master yarn --deploy-mode "$deploy" --class io.candor.jobs.Candor
-  --driver-memory "${CANDOR_DRIVER_MEMORY:-4g}" --executor-memory "${CANDOR_EXECUTOR_MEMORY:-4g}"
-  --conf "spark.driver.extraJavaOptions=$opens" --conf "spark.executor.extraJavaOptions=$opens")
+args=(--master yarn "${args[@]}")
 if [[ -n "${CANDOR_QUEUE:-}" ]]; then
   args+=(--queue "$CANDOR_QUEUE")
 fi
-if [[ "$deploy" == cluster ]]; then
-  # The driver starts in a YARN container, where --files puts the conf in its working directory.
-  args+=(--files "$conf")
-  conf="$(basename "$conf")"
-fi
-args+=("${extra[@]}" "$jar" "$command" --conf "$conf" "$@")
-
-if [[ "$dry_run" == true ]]; then
-  printf '%s/bin/spark-submit' "${SPARK_HOME:-\$SPARK_HOME}"
-  printf ' %q' "${args[@]}"
-  echo
-  exit 0
-fi
-[[ -n "${SPARK_HOME:-}" && -x "$SPARK_HOME/bin/spark-submit" ]] || die "SPARK_HOME must name a Spark 3.5 installation"
-exec "$SPARK_HOME/bin/spark-submit" "${args[@]}"
+submit
