@@ -24,6 +24,12 @@ class CandorCliTest {
         CliRun train = CliRun.of("train", "--help");
         assertEquals(0, train.exitCode());
         assertTrue(train.out().contains("--conf") && train.out().contains("--set"), train.out());
+        CliRun audit = CliRun.of("audit", "--help");
+        assertEquals(0, audit.exitCode());
+        for (String option : java.util.List.of("--conf", "--set", "--date", "--force", "--help", "--version",
+                "Exit code 4")) {
+            assertTrue(audit.out().contains(option), "audit --help lacks " + option + ":\n" + audit.out());
+        }
     }
 
     @Test
