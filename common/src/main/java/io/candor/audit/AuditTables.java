@@ -60,35 +60,27 @@ final class AuditTables {
 
     /** Per variant, the test-split value of each metric, from {@code rows} of model_metrics. */
     static Map<String, Map<String, Double>> testMetrics(List<Row> metricRows) {
-        Map<String, Map<String, Double>> out = new TreeMap<>();
-        for (Row r : metricRows) {
-            if (r.<String>getAs("split").equals("test")) {
-                out.computeIfAbsent(r.getAs("variant"), v -> new LinkedHashMap<>())
-                        .put(r.getAs("metric"), r.<Double>getAs("value"));
-            }
-        }
-        return out;
+        return byVariant(metricRows, "split", "test", "metric", "value");
     }
 
     /** Per variant, feature to mean importance on {@code metric}, from permutation_importance rows. */
     static Map<String, Map<String, Double>> importance(List<Row> rows, String metric) {
-        Map<String, Map<String, Double>> out = new TreeMap<>();
-        for (Row r : rows) {
-            if (r.<String>getAs("metric").equals(metric)) {
-                out.computeIfAbsent(r.getAs("variant"), v -> new LinkedHashMap<>())
-                        .put(r.getAs("feature"), r.<Double>getAs("importance_mean"));
-            }
-        }
-        return out;
+        return byVariant(rows, "metric", metric, "feature", "importance_mean");
     }
 
     /** Per variant, feature to SAGE value, from shapley_global rows. */
     static Map<String, Map<String, Double>> sage(List<Row> rows) {
+        return byVariant(rows, "method", "sage", "feature", "value");
+    }
+
+    /** Per variant, {@code key} to {@code value} of the rows whose {@code column} equals {@code wanted}. */
+    private static Map<String, Map<String, Double>> byVariant(List<Row> rows, String column, String wanted, String key,
+                                                              String value) {
         Map<String, Map<String, Double>> out = new TreeMap<>();
         for (Row r : rows) {
-            if (r.<String>getAs("method").equals("sage")) {
+            if (r.<String>getAs(column).equals(wanted)) {
                 out.computeIfAbsent(r.getAs("variant"), v -> new LinkedHashMap<>())
-                        .put(r.getAs("feature"), r.<Double>getAs("value"));
+                        .put(r.getAs(key), r.<Double>getAs(value));
             }
         }
         return out;

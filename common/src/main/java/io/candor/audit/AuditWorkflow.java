@@ -175,21 +175,19 @@ public final class AuditWorkflow {
                 b.message()));
 
         TableWriter out = new TableWriter(spark, staging);
-        List<String> written = new ArrayList<>();
-        written.add(out.write(Table.VARIANT_COMPARISON, VariantComparison.rows(pairs, runId, date, audit.modelName(),
-                spec.topK())));
-        written.add(out.write(Table.DRIFT, drift.rows(runId, date, audit.modelName())));
+        out.write(Table.VARIANT_COMPARISON, VariantComparison.rows(pairs, runId, date, audit.modelName(), spec.topK()));
+        out.write(Table.DRIFT, drift.rows(runId, date, audit.modelName()));
         ReportModel report = Report.model(audit, runId, data, night, pairs, drift, breaches, SHAP_POINTS_PER_VARIANT);
         String reportPath = writeReport(spark, report, staging, root, audit.modelName(), date);
         RunRecord run = new RunRecord(runId, "audit", audit.modelName(), String.join(",", variants), started,
                 Instant.now(), breaches.isEmpty() ? "passed" : "breached", audit, data.rows(), data.fingerprint(),
                 spark);
         out.write(Table.RUNS, List.of(run.toRow()));
-        for (Table t : Table.values()) {
-            written.add(new TableWriter(spark, root).path(t));
-        }
-        return new Outcome(runId, date, audit.modelName(), variants, stages.skipped, breaches, reportPath,
-                written.stream().distinct().filter(p -> !p.startsWith(staging)).toList(), recovered);
+        // After the commit every table is under the root (the audit writes or keeps each of them).
+        List<String> tablePaths = java.util.Arrays.stream(Table.values()).map(new TableWriter(spark, root)::path)
+                .toList();
+        return new Outcome(runId, date, audit.modelName(), variants, stages.skipped, breaches, reportPath, tablePaths,
+                recovered);
     }
 
     private static String writeReport(SparkSession spark, ReportModel report, String staging, String root,
