@@ -2,15 +2,16 @@ package io.candor.explain;
 
 import io.candor.data.Normalizer;
 import io.candor.model.Network;
+import io.candor.model.SingleThreadedBlas;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A DL4J network as a {@link BatchModel}, evaluated in double precision. Why double: BLAS chooses its summation
  * order by matrix shape, so in float a row's output changes in the last bits with the rows it is batched with; in
- * double that noise is ~1e-16, so explanations do not depend on partitioning or batch size beyond 1e-12.
+ * double that noise is ~1e-16, so explanations do not depend on partitioning or batch size beyond 1e-12. BLAS runs on
+ * one thread ({@link SingleThreadedBlas}), so a batch gives the same bits in every JVM, local driver or executor.
  * Regression outputs are mapped back to the label's scale. Counts its calls, so tests can check batching.
  */
 public final class NetworkBatchModel implements BatchModel {
@@ -59,8 +60,8 @@ public final class NetworkBatchModel implements BatchModel {
         }
         calls++;
         rowsEvaluated += rows;
-        INDArray out = network.output(Nd4j.create(x, new long[] {rows, inputs}, 'c'));
-        double[] y = out.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+        double[] y = SingleThreadedBlas.call(() -> network.output(Nd4j.create(x, new long[] {rows, inputs}, 'c'))
+                .castTo(DataType.DOUBLE).dup('c').data().asDouble());
         if (labelScale != null) {
             for (int i = 0; i < y.length; i++) {
                 y[i] = labelScale.denormalizeLabel(y[i]);
