@@ -90,53 +90,63 @@ public final class DistillationLoss implements ILossFunction {
             throw new IllegalArgumentException("labels: shape [" + labels.size(0) + ", " + labels.size(1)
                     + "]; expected [" + n + ", " + 2 * k + "], the teacher's outputs then the true label");
         }
-        double[][] z = activationFn.getActivation(preOutput.dup(), true).castTo(DataType.DOUBLE).toDoubleMatrix();
-        double[][] target = labels.castTo(DataType.DOUBLE).toDoubleMatrix();
+        // Flat copies: INDArray.toDoubleMatrix() makes one native array per row, which cost more than the whole loss.
+        double[] z = flat(activationFn.getActivation(preOutput.dup(), true));
+        double[] target = flat(labels);
         double[] weights = maskWeights(mask, n);
         double[] scores = new double[n];
-        double[][] grad = new double[n][k];
+        double[] grad = new double[n * k];
+        double[] teacher = new double[k];
+        double[] zi = new double[k];
         for (int i = 0; i < n; i++) {
-            double[] teacher = java.util.Arrays.copyOfRange(target[i], 0, k);
-            double[] y = java.util.Arrays.copyOfRange(target[i], k, 2 * k);
+            System.arraycopy(target, i * 2 * k, teacher, 0, k);
+            System.arraycopy(z, i * k, zi, 0, k);
+            int yOff = i * 2 * k + k;
+            int gOff = i * k;
             if (classification) {
                 double[] pt = softmax(teacher, temperature);
-                double[] logPsT = logSoftmax(z[i], temperature);
-                double[] logPs = logSoftmax(z[i], 1.0);
+                double[] logPsT = logSoftmax(zi, temperature);
+                double[] logPs = logSoftmax(zi, 1.0);
                 double kl = 0;
                 double ce = 0;
                 for (int j = 0; j < k; j++) {
                     if (pt[j] > 0) {
                         kl += pt[j] * (Math.log(pt[j]) - logPsT[j]);
                     }
-                    ce -= y[j] * logPs[j];
-                    grad[i][j] = alpha * temperature * (Math.exp(logPsT[j]) - pt[j])
-                            + (1 - alpha) * (Math.exp(logPs[j]) - y[j]);
+                    ce -= target[yOff + j] * logPs[j];
+                    grad[gOff + j] = alpha * temperature * (Math.exp(logPsT[j]) - pt[j])
+                            + (1 - alpha) * (Math.exp(logPs[j]) - target[yOff + j]);
                 }
                 scores[i] = alpha * temperature * temperature * kl + (1 - alpha) * ce;
             } else {
                 double soft = 0;
                 double hard = 0;
                 for (int j = 0; j < k; j++) {
-                    double dt = z[i][j] - teacher[j];
-                    double dy = z[i][j] - y[j];
+                    double dt = zi[j] - teacher[j];
+                    double dy = zi[j] - target[yOff + j];
                     soft += dt * dt;
                     hard += dy * dy;
-                    grad[i][j] = 2 * (alpha * dt + (1 - alpha) * dy) / k;
+                    grad[gOff + j] = 2 * (alpha * dt + (1 - alpha) * dy) / k;
                 }
                 scores[i] = (alpha * soft + (1 - alpha) * hard) / k;
             }
             scores[i] *= weights[i];
             for (int j = 0; j < k; j++) {
-                grad[i][j] *= weights[i];
+                grad[gOff + j] *= weights[i];
             }
         }
         INDArray scoreArray = Nd4j.create(scores, new long[] {n, 1}, DataType.DOUBLE).castTo(preOutput.dataType());
         if (!withGradient) {
             return new Pair<>(scoreArray, null);
         }
-        INDArray dLdz = Nd4j.create(grad).castTo(preOutput.dataType());
+        INDArray dLdz = Nd4j.create(grad, new long[] {n, k}, DataType.DOUBLE).castTo(preOutput.dataType());
         INDArray dLdPreOut = activationFn.backprop(preOutput.dup(), dLdz).getFirst();
         return new Pair<>(scoreArray, dLdPreOut);
+    }
+
+    /** Row-major doubles of a 2-d array. */
+    private static double[] flat(INDArray a) {
+        return a.castTo(DataType.DOUBLE).dup('c').data().asDouble();
     }
 
     private static double[] maskWeights(INDArray mask, int n) {
@@ -145,7 +155,7 @@ public final class DistillationLoss implements ILossFunction {
             java.util.Arrays.fill(w, 1.0);
             return w;
         }
-        double[] m = mask.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+        double[] m = flat(mask);
         int perRow = m.length / n;
         for (int i = 0; i < n; i++) {
             w[i] = m[i * perRow]; // per-example masks; a per-output mask uses its first column
