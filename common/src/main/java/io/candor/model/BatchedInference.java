@@ -2,6 +2,7 @@ package io.candor.model;
 
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayList;
@@ -32,8 +33,19 @@ public final class BatchedInference {
      */
     public static <T> Iterator<T> map(Iterator<Row> rows, int featuresIndex, int width, Network network, int batchSize,
                                       BiFunction<Row, float[], T> emit) {
-        return map(rows, featuresIndex, width, (flat, n) -> network.output(
-                Nd4j.create(flat, new long[] {n, width}, 'c')).toFloatMatrix(), batchSize, emit);
+        return map(rows, featuresIndex, width, (flat, n) -> rowsOf(network.output(
+                Nd4j.create(flat, new long[] {n, width}, 'c')).castTo(DataType.FLOAT).dup('c').data().asFloat(), n),
+                batchSize, emit);
+    }
+
+    /** Splits a row-major matrix in Java: INDArray.toFloatMatrix() would make one native array per row. */
+    private static float[][] rowsOf(float[] flat, int rows) {
+        int width = flat.length / rows;
+        float[][] out = new float[rows][];
+        for (int i = 0; i < rows; i++) {
+            out[i] = java.util.Arrays.copyOfRange(flat, i * width, (i + 1) * width);
+        }
+        return out;
     }
 
     /** As above, for any batch function (e.g. an integer model). */
