@@ -3,6 +3,7 @@ package io.candor.explain;
 import io.candor.config.CandorConf;
 import io.candor.data.PreparedData;
 import io.candor.model.ModelArtifact;
+import io.candor.model.SingleThreadedBlas;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -31,7 +32,12 @@ public final class ImportanceBenchmark {
         }
     }
 
+    /** Measured with BLAS on one thread throughout, as in a Spark task (see {@link SingleThreadedBlas}). */
     public static Result run(SparkSession spark, CandorConf conf, String variant) {
+        return SingleThreadedBlas.call(() -> measure(spark, conf, variant));
+    }
+
+    private static Result measure(SparkSession spark, CandorConf conf, String variant) {
         ModelArtifact artifact = ModelArtifact.load(spark, ModelArtifact.directory(conf, variant));
         PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), ExplainInputs.splitSeed(artifact, conf),
                 artifact.featurizer(),

@@ -3,6 +3,7 @@ package io.candor.explain;
 import io.candor.data.Featurizer;
 import io.candor.data.FeatureGroup;
 import io.candor.data.TabularReader;
+import io.candor.model.SingleThreadedBlas;
 import io.candor.util.ProgressReporter;
 import io.candor.util.Seeds;
 import org.apache.commons.math3.distribution.TDistribution;
@@ -102,13 +103,13 @@ public final class PermutationImportanceJob {
                     double[] donorRows = donorsB.value();
                     PermutationScorer scorer = new PermutationScorer(source.open(), groupIndices, repeats,
                             classification, classes, batchValues);
-                    PermutationScorer.BlockScores scores = scorer.score(block.x, block.labels, positions,
-                            (g, r) -> Permutations.of(seed, n, g, r, 0), (p, c) -> donorRows[p * inputs + c],
-                            pair -> {
+                    PermutationScorer.BlockScores scores = SingleThreadedBlas.call(() -> scorer.score(block.x,
+                            block.labels, positions, (g, r) -> Permutations.of(seed, n, g, r, 0),
+                            (p, c) -> donorRows[p * inputs + c], pair -> {
                                 if (pair >= 0) {
                                     done.add(1);
                                 }
-                            });
+                            }));
                     return List.of(new Tuple2<>(index, scores)).iterator();
                 }, true).collect();
                 progress.finish();
@@ -131,22 +132,25 @@ public final class PermutationImportanceJob {
                     it.forEachRemaining(r -> byBlock.computeIfAbsent(r.getInt(3), k -> new ArrayList<>()).add(r));
                     PermutationScorer scorer = new PermutationScorer(source.open(), groupIndices, repeats,
                             classification, classes, batchValues);
-                    PermutationScorer.BlockScores scores = scorer.emptyScores();
-                    for (Map.Entry<Integer, List<Row>> e : byBlock.entrySet()) {
-                        List<Row> blockRows = new ArrayList<>(e.getValue());
-                        blockRows.sort(Comparator.comparingLong(r -> r.getLong(0)));
-                        Block block = Block.of(blockRows.iterator(), inputs);
-                        int m = block.ids.length;
-                        int[] positions = new int[m];
-                        for (int i = 0; i < m; i++) {
-                            positions[i] = i;
+                    PermutationScorer.BlockScores scores = SingleThreadedBlas.call(() -> {
+                        PermutationScorer.BlockScores merged = scorer.emptyScores();
+                        for (Map.Entry<Integer, List<Row>> e : byBlock.entrySet()) {
+                            List<Row> blockRows = new ArrayList<>(e.getValue());
+                            blockRows.sort(Comparator.comparingLong(r -> r.getLong(0)));
+                            Block block = Block.of(blockRows.iterator(), inputs);
+                            int m = block.ids.length;
+                            int[] positions = new int[m];
+                            for (int i = 0; i < m; i++) {
+                                positions[i] = i;
+                            }
+                            int blockId = e.getKey();
+                            double[] x = block.x;
+                            merged.merge(scorer.score(x, block.labels, positions,
+                                    (g, r) -> Permutations.of(seed, m, g, r, blockId + 1L),
+                                    (p, c) -> x[p * inputs + c], pair -> { }));
                         }
-                        int blockId = e.getKey();
-                        double[] x = block.x;
-                        scores.merge(scorer.score(x, block.labels, positions,
-                                (g, r) -> Permutations.of(seed, m, g, r, blockId + 1L), (p, c) -> x[p * inputs + c],
-                                pair -> { }));
-                    }
+                        return merged;
+                    });
                     done.add(pairs);
                     return List.of(new Tuple2<>(index, scores)).iterator();
                 }, true).collect();

@@ -5,6 +5,7 @@ import io.candor.data.PreparedData;
 import io.candor.explain.shapley.BackgroundSummary;
 import io.candor.explain.shapley.KernelShapEstimator;
 import io.candor.explain.shapley.ShapleyParts;
+import io.candor.model.SingleThreadedBlas;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -33,7 +34,12 @@ public final class ShapleyBenchmark {
         }
     }
 
+    /** Measured with BLAS on one thread throughout, as in a Spark task (see {@link SingleThreadedBlas}). */
     public static Result run(SparkSession spark, CandorConf conf, String variantName, int rowCount) {
+        return SingleThreadedBlas.call(() -> measure(spark, conf, variantName, rowCount));
+    }
+
+    private static Result measure(SparkSession spark, CandorConf conf, String variantName, int rowCount) {
         ExplainInputs.Variant variant = ExplainInputs.variants(spark, conf, List.of(variantName)).get(0);
         PreparedData data = variant.data();
         ShapleySpec spec = conf.shapley();

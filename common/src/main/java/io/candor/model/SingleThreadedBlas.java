@@ -15,6 +15,8 @@ import java.util.function.Supplier;
  *
  * <p>The count is shared by the whole process; it is lowered while any caller is inside and restored when the last
  * leaves, so concurrent tasks of one JVM all run single-threaded and later work (training) gets the default back.
+ * Calls nest, and only the outermost changes the count. Changing it costs about a millisecond (measured: 0.6 to
+ * 1.4 ms for a lower-and-restore pair), so a Spark task wraps its whole body once rather than each model call.
  */
 public final class SingleThreadedBlas {
     private static final Object LOCK = new Object();

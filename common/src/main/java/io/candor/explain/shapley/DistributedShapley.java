@@ -5,6 +5,7 @@ import io.candor.data.TabularReader;
 import io.candor.explain.BatchModel;
 import io.candor.explain.ModelSource;
 import io.candor.explain.ShapleySpec;
+import io.candor.model.SingleThreadedBlas;
 import io.candor.util.ProgressReporter;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -58,13 +59,14 @@ public final class DistributedShapley {
                     x[i] = ((Vector) partition.get(i).get(1)).toArray();
                 }
                 BatchModel model = source.open();
-                List<ShapleyRow> result = settings.estimator() == ShapleySpec.Estimator.KERNEL
+                List<ShapleyRow> result = SingleThreadedBlas.call(() -> settings.estimator()
+                        == ShapleySpec.Estimator.KERNEL
                         ? parts.kernel(model, new KernelShapEstimator.Settings(settings.maxCoalitions(),
                                 settings.batchValues(), settings.seed(), settings.convergenceThreshold()))
                                 .explain(x, ids, outputs)
                         : parts.sampling(model, new SamplingShapleyEstimator.Settings(settings.permutationPairs(),
                                 settings.batchValues(), settings.seed(), settings.convergenceThreshold()))
-                                .explain(x, ids, outputs);
+                                .explain(x, ids, outputs));
                 done.add(x.length);
                 return result.iterator();
             }).collect();
@@ -95,8 +97,8 @@ public final class DistributedShapley {
                 List<Tuple2<Integer, SageEstimator.PairSamples>> results = jsc.parallelize(ranges, ranges.size())
                         .map(range -> {
                             SageEstimator estimator = parts.sage(source.open(), settings);
-                            SageEstimator.PairSamples s = estimator.pairSamples(dataB.value(), labelsB.value(),
-                                    range[0], range[1]);
+                            SageEstimator.PairSamples s = SingleThreadedBlas.call(() -> estimator.pairSamples(
+                                    dataB.value(), labelsB.value(), range[0], range[1]));
                             done.add(range[1] - range[0]);
                             return new Tuple2<>(range[0], s);
                         }).collect();
