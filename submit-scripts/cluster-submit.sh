@@ -2,6 +2,19 @@
 # the shaded jar, and the final spark-submit. The sourcing script defines usage() and sets `script` first; then it
 # adds its own spark-submit arguments to `args` and calls submit "$@".
 
+# The commands and options every cluster script takes, for its usage().
+usage_options() {
+  cat <<'USAGE'
+Commands: train, qat, distill, importance, shapley, audit, bench (see `candor --help`).
+
+Options:
+  --client              client mode: the driver runs here and reads the conf from its local path
+  --spark-conf k=v      one more spark-submit --conf (repeatable), e.g. spark.executor.instances=4
+  --dry-run             print the spark-submit command instead of running it
+  -h, --help            this text
+USAGE
+}
+
 die() {
   echo "$script: $1 (see --help)" >&2
   exit 2

@@ -14,13 +14,9 @@ Runs `candor <command> --conf <conf> [candor args...]` on Kubernetes, by default
 in a pod, so the conf is shipped with --files (uploaded to CANDOR_UPLOAD_PATH) and named by its base name. The
 image needs Spark 3.5 (Scala 2.12) on Java 17. Every path in the conf (dataset.path, output.root) must be one the
 pods can read: S3, HDFS or a mounted volume.
-Commands: train, qat, distill, importance, shapley, bench (see `candor --help`).
-
-Options:
-  --client              client mode: the driver runs here and reads the conf from its local path
-  --spark-conf k=v      one more spark-submit --conf (repeatable), e.g. spark.executor.instances=4
-  --dry-run             print the spark-submit command instead of running it
-  -h, --help            this text
+USAGE
+  usage_options
+  cat <<'USAGE'
 
 It passes the shaded jar ($CANDOR_JAR: local:///... for a jar inside the image; by default the local
 jobs/target/candor-jobs-<version>.jar, uploaded to CANDOR_UPLOAD_PATH), main class io.candor.jobs.Candor, and the

@@ -11,13 +11,9 @@ Usage: submit-scripts/submit-yarn.sh [--client] [--dry-run] [--spark-conf key=va
 Runs `candor <command> --conf <conf> [candor args...]` on YARN (`--master yarn`), by default in cluster mode:
 the driver runs in the cluster, so the conf is shipped with --files and named by its base name. Every path in
 the conf (dataset.path, output.root) must be one the cluster can read: HDFS, S3 or a shared file system.
-Commands: train, qat, distill, importance, shapley, bench (see `candor --help`).
-
-Options:
-  --client              client mode: the driver runs here and reads the conf from its local path
-  --spark-conf k=v      one more spark-submit --conf (repeatable), e.g. spark.executor.instances=4
-  --dry-run             print the spark-submit command instead of running it
-  -h, --help            this text
+USAGE
+  usage_options
+  cat <<'USAGE'
 
 It passes the shaded jar (jobs/target/candor-jobs-<version>.jar, or $CANDOR_JAR), main class
 io.candor.jobs.Candor, and the Java 17 options of conf/spark-defaults.conf.example for the driver and the

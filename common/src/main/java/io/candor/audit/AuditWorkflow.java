@@ -34,6 +34,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -184,7 +185,7 @@ public final class AuditWorkflow {
                 spark);
         out.write(Table.RUNS, List.of(run.toRow()));
         // After the commit every table is under the root (the audit writes or keeps each of them).
-        List<String> tablePaths = java.util.Arrays.stream(Table.values()).map(new TableWriter(spark, root)::path)
+        List<String> tablePaths = Arrays.stream(Table.values()).map(new TableWriter(spark, root)::path)
                 .toList();
         return new Outcome(runId, date, audit.modelName(), variants, stages.skipped, breaches, reportPath, tablePaths,
                 recovered);

@@ -2,6 +2,7 @@ package io.candor.explain;
 
 import io.candor.config.CandorConf;
 import io.candor.data.PreparedData;
+import io.candor.data.TabularReader;
 import io.candor.model.ModelArtifact;
 import io.candor.store.RunRecord;
 import io.candor.store.Table;
@@ -74,7 +75,7 @@ public final class ExplainInputs {
         };
         if (sampleRows > 0) {
             var order = udf((UDF1<Long, Double>) id -> Seeds.uniform(seed, stream, id), DataTypes.DoubleType);
-            rows = rows.orderBy(order.apply(col("row_id"))).limit(sampleRows);
+            rows = rows.orderBy(order.apply(col(TabularReader.ROW_ID))).limit(sampleRows);
         }
         return rows;
     }
@@ -89,7 +90,7 @@ public final class ExplainInputs {
 
     /** The rows in {@link #EXPLAIN_TASKS} tasks by a hash of the row id, each task's rows in row-id order. */
     public static Dataset<Row> spread(Dataset<Row> rows) {
-        return rows.repartition(EXPLAIN_TASKS, col("row_id")).sortWithinPartitions("row_id");
+        return rows.repartition(EXPLAIN_TASKS, col(TabularReader.ROW_ID)).sortWithinPartitions(TabularReader.ROW_ID);
     }
 
     /** The variant's network broadcast to executors; close to release it. */
