@@ -15,6 +15,7 @@ import io.candor.model.ModelSpec;
 import io.candor.quant.QatWorkflow;
 import io.candor.report.HtmlReport;
 import io.candor.report.ReportModel;
+import io.candor.store.RunLease;
 import io.candor.store.RunRecord;
 import io.candor.store.StagedCommit;
 import io.candor.store.Table;
@@ -86,33 +87,43 @@ public final class AuditWorkflow {
         return "reports/" + model + "/audit_date=" + date + "/report.html";
     }
 
+    /** The lease key an audit of {@code model} on {@code date} holds: one such audit at a time per output root. */
+    public static String leaseKey(String model, String date) {
+        return "audit/" + model + "/" + date;
+    }
+
     public static Outcome run(SparkSession spark, CandorConf conf, boolean force) {
         Instant started = Instant.now();
         String runId = RunRecord.newRunId("audit", started);
         String root = conf.outputRoot();
         String date = conf.date().toString();
-        List<String> recovered = StagedCommit.recover(spark, root);
-        ConfLoader loader = new ConfLoader();
-        CandorConf audit = loader.derive(conf, List.of("output.models-root=" + modelsRoot(root, date)));
-        String staging = StagedCommit.stagingRoot(root, runId);
-        // Straight to the root, so that even a killed attempt leaves its trace in runs.
-        new TableWriter(spark, root).write(Table.RUNS, List.of(new RunRecord(runId, "audit", audit.modelName(), "",
-                started, started, "started", audit, 0, "", spark).toRow()));
-        try {
-            Outcome outcome = runStaged(spark, audit, loader, force, runId, started, staging, recovered);
-            StagedCommit.commit(spark, root, runId);
-            LOG.info("audit {}: committed {} tables for {} on {}", runId, outcome.tablePaths().size(),
-                    audit.modelName(), date);
-            return outcome;
-        } catch (RuntimeException e) {
+        // Before anything is written: a second audit of this model and date is refused, and leaves no trace.
+        try (RunLease lease = RunLease.acquire(spark.sparkContext().hadoopConfiguration(), root,
+                leaseKey(conf.modelName(), date), runId)) {
+            List<String> recovered = StagedCommit.recover(spark, root, lease);
+            ConfLoader loader = new ConfLoader();
+            CandorConf audit = loader.derive(conf, List.of("output.models-root=" + modelsRoot(root, date)));
+            String staging = StagedCommit.begin(spark, root, runId, lease.key());
+            // Straight to the root, so that even a killed attempt leaves its trace in runs.
+            new TableWriter(spark, root).write(Table.RUNS, List.of(new RunRecord(runId, "audit", audit.modelName(), "",
+                    started, started, "started", audit, 0, "", spark).toRow()));
             try {
-                StagedCommit.discard(spark, root, runId);
-                new TableWriter(spark, root).write(Table.RUNS, List.of(new RunRecord(runId, "audit",
-                        audit.modelName(), "", started, Instant.now(), "failed", audit, 0, "", spark).toRow()));
-            } catch (RuntimeException cleanup) {
-                e.addSuppressed(cleanup);
+                Outcome outcome = runStaged(spark, audit, loader, force, runId, started, staging, recovered);
+                lease.checkHeld();
+                StagedCommit.commit(spark, root, runId);
+                LOG.info("audit {}: committed {} tables for {} on {}", runId, outcome.tablePaths().size(),
+                        audit.modelName(), date);
+                return outcome;
+            } catch (RuntimeException e) {
+                try {
+                    StagedCommit.discard(spark, root, runId);
+                    new TableWriter(spark, root).write(Table.RUNS, List.of(new RunRecord(runId, "audit",
+                            audit.modelName(), "", started, Instant.now(), "failed", audit, 0, "", spark).toRow()));
+                } catch (RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                throw e;
             }
-            throw e;
         }
     }
 

@@ -1,5 +1,6 @@
 package io.candor.store;
 
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -9,10 +10,12 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Makes a run's tables appear together. The run writes every table under {@code <root>/_staging/<run_id>/} (the same
@@ -23,10 +26,18 @@ import java.util.List;
  *
  * <p>A replaced partition is renamed aside (into the staging directory, outside the table) before the staged one is
  * renamed in, so a reader never sees the old and new rows of a partition together.
+ *
+ * <p>Runs on one root are isolated by {@link RunLease}s: a staging directory names the lease key its run holds (a
+ * {@code _LEASE} file), and recovery touches a staging directory only while holding that key, so it never removes the
+ * staged output of a run that is still going; it removes only what a run whose process is gone left behind.
  */
 public final class StagedCommit {
     public static final String STAGING = "_staging";
     static final String MARKER = "_COMMITTING";
+    /** In a run's staging directory: the lease key the run holds while it stages. */
+    static final String LEASE_KEY = "_LEASE";
+    /** Prefix of the private directories of single appends ({@link TableWriter}); no lease, short-lived. */
+    static final String APPEND_PREFIX = "_append-";
     private static final String REPLACED = "_replaced";
     private static final Logger LOG = LoggerFactory.getLogger(StagedCommit.class);
 
@@ -40,8 +51,7 @@ public final class StagedCommit {
         this.staging = staging;
     }
 
-    /** The staging root of run {@code runId}: pass it as the tables root of everything the run writes. */
-    public static String stagingRoot(String root, String runId) {
+    static String stagingRoot(String root, String runId) {
         return new Path(new Path(root, STAGING), runId).toString();
     }
 
@@ -53,33 +63,99 @@ public final class StagedCommit {
     }
 
     /**
-     * Finishes or discards the staged runs under {@code root} that ended abruptly: a marked commit is rolled forward, an
-     * unmarked staging directory (a run killed before its commit) is deleted. Returns the run ids rolled forward.
+     * Creates run {@code runId}'s staging directory, owned by the lease key {@code leaseKey} the run holds, and returns
+     * it: pass it as the tables root of everything the run writes.
      */
-    public static List<String> recover(SparkSession spark, String root) {
+    public static String begin(SparkSession spark, String root, String runId, String leaseKey) {
+        StagedCommit c = of(spark, root, runId);
+        c.io(() -> {
+            c.fs.mkdirs(c.staging);
+            try (var out = c.fs.create(new Path(c.staging, LEASE_KEY), true)) {
+                out.write(leaseKey.getBytes(StandardCharsets.UTF_8));
+            }
+        });
+        return stagingRoot(root, runId);
+    }
+
+    /**
+     * Finishes or discards the staged runs under {@code root} whose process is gone: a marked commit is rolled forward,
+     * an unmarked staging directory (a run killed before its commit) is deleted. The caller holds {@code heldKey}
+     * (run {@code runId}); a staging directory of another key is recovered only if its key's lease can be taken (its
+     * run is gone), and left alone otherwise. Returns the run ids rolled forward.
+     */
+    public static List<String> recover(SparkSession spark, String root, RunLease held) {
         Path stagingParent = new Path(root, STAGING);
         List<String> rolledForward = new ArrayList<>();
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         try {
-            FileSystem fs = stagingParent.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            FileSystem fs = stagingParent.getFileSystem(hadoop);
             if (!fs.exists(stagingParent)) {
                 return rolledForward;
             }
-            for (FileStatus run : fs.listStatus(stagingParent)) {
+            for (FileStatus run : sorted(fs.listStatus(stagingParent))) {
                 String runId = run.getPath().getName();
-                StagedCommit c = new StagedCommit(fs, fs.makeQualified(new Path(root)), run.getPath());
-                if (fs.exists(new Path(run.getPath(), MARKER))) {
-                    LOG.warn("run {} died during its commit; rolling it forward", runId);
-                    c.moveAll();
-                    rolledForward.add(runId);
-                } else {
-                    LOG.warn("run {} died before its commit; discarding its staged output", runId);
-                    fs.delete(run.getPath(), true);
+                if (runId.equals(held.owner().runId())) {
+                    continue;
+                }
+                Path keyFile = new Path(run.getPath(), LEASE_KEY);
+                if (!fs.exists(keyFile)) {
+                    // A single append, or a run that died between creating its directory and naming its key.
+                    if (System.currentTimeMillis() - run.getModificationTime() > RunLease.TTL.toMillis()) {
+                        LOG.warn("{}: staging without a lease, older than {}; deleting it", run.getPath(), RunLease.TTL);
+                        fs.delete(run.getPath(), true);
+                    }
+                    continue;
+                }
+                String key;
+                try (var in = fs.open(keyFile)) {
+                    key = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                }
+                if (key.equals(held.key())) {
+                    recoverOne(fs, root, run.getPath(), rolledForward);
+                    continue;
+                }
+                Optional<RunLease> other = RunLease.tryAcquire(hadoop, root, key, held.owner().runId());
+                if (other.isEmpty()) {
+                    LOG.info("staging of run {} belongs to {}, which a live run holds; left alone", runId, key);
+                    continue;
+                }
+                try (RunLease ignored = other.get()) {
+                    if (fs.exists(run.getPath())) {
+                        recoverOne(fs, root, run.getPath(), rolledForward);
+                    }
                 }
             }
             return rolledForward;
         } catch (IOException e) {
             throw new UncheckedIOException("recovering staged runs under " + stagingParent, e);
         }
+    }
+
+    private static void recoverOne(FileSystem fs, String root, Path stagedRun, List<String> rolledForward)
+            throws IOException {
+        String runId = stagedRun.getName();
+        StagedCommit c = new StagedCommit(fs, fs.makeQualified(new Path(root)), stagedRun);
+        if (fs.exists(new Path(stagedRun, MARKER))) {
+            LOG.warn("run {} died during its commit; rolling it forward", runId);
+            c.moveAll();
+            rolledForward.add(runId);
+        } else {
+            LOG.warn("run {} died before its commit; discarding its staged output", runId);
+            fs.delete(stagedRun, true);
+        }
+    }
+
+    /**
+     * Appends the files of the table staged at {@code stagedTable} (a private directory under {@code _staging}) to
+     * {@code table} under {@code root}, then deletes it. Spark's own append shares one {@code _temporary} directory per
+     * table, which two processes appending at once would break; renaming uniquely named files does not.
+     */
+    static void appendStaged(SparkSession spark, String root, Path stagedTable, Table table) {
+        StagedCommit c = of(spark, root, stagedTable.getParent().getName());
+        c.io(() -> {
+            c.moveFiles(stagedTable, new Path(c.root, table.tableName()));
+            c.fs.delete(stagedTable.getParent(), true);
+        });
     }
 
     /** Discards what {@code runId} staged (a failed run). */

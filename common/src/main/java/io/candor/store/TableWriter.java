@@ -7,11 +7,14 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 
 import java.util.List;
+import java.util.UUID;
 
 /**
  * Writes result tables as Parquet under {@code <root>/<table>/}, partitioned as {@link Table} says. Partition
  * replacement uses Spark's dynamic partition overwrite: the job writes to a staging directory and swaps in only the
  * partitions it produced, so a re-run of a date replaces that date and a failed run leaves earlier ones as they were.
+ * Appends are written to a private directory first and their files renamed in, so processes appending to one table at
+ * once neither lose nor duplicate rows.
  */
 public final class TableWriter {
     private final SparkSession spark;
@@ -33,7 +36,11 @@ public final class TableWriter {
         var writer = frame.write().format("parquet")
                 .partitionBy(table.partitionColumns().toArray(new String[0]));
         if (table.mode() == Table.Mode.APPEND) {
-            writer.mode(SaveMode.Append).save(path);
+            Path privateDir = new Path(new Path(root, StagedCommit.STAGING),
+                    StagedCommit.APPEND_PREFIX + UUID.randomUUID());
+            Path staged = new Path(privateDir, table.tableName());
+            writer.mode(SaveMode.ErrorIfExists).save(staged.toString());
+            StagedCommit.appendStaged(spark, root, staged, table);
         } else {
             writer.mode(SaveMode.Overwrite).option("partitionOverwriteMode", "dynamic").save(path);
         }

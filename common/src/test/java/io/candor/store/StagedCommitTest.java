@@ -17,7 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Staged tables appear all at once, and a run that dies before or during its commit is handled by recovery. */
+/**
+ * Staged tables appear all at once; a run that dies before or during its commit is handled by recovery, and recovery
+ * leaves the staged output of a run that is still going alone.
+ */
 class StagedCommitTest {
     @TempDir
     java.nio.file.Path root;
@@ -41,9 +44,12 @@ class StagedCommitTest {
                 .as(org.apache.spark.sql.Encoders.STRING()).collectAsList().stream().sorted().toList();
     }
 
-    /** Day 1 committed; day 2 and a replacement of day 1's variant a staged by run "r2". */
+    private static final String KEY = "audit/m/2026-01-01";
+
+    /** Day 1 committed; day 2 and a replacement of day 1's variant a staged by run "r2", holding {@link #KEY}. */
     private SparkSession twoRuns() {
         SparkSession spark = TestSpark.session();
+        StagedCommit.begin(spark, root.toString(), "r2", KEY);
         TableWriter direct = new TableWriter(spark, root.toString());
         direct.write(Table.MODEL_METRICS, concat(metrics("r1", "2026-01-01", "a", 0.5),
                 metrics("r1", "2026-01-01", "b", 0.6)));
@@ -74,9 +80,29 @@ class StagedCommitTest {
     void aRunThatDiedBeforeItsCommitIsDiscarded() {
         SparkSession spark = twoRuns();
         List<String> before = values(spark);
-        assertEquals(List.of(), StagedCommit.recover(spark, root.toString()));
+        try (RunLease next = RunLease.acquire(spark.sparkContext().hadoopConfiguration(), root.toString(), KEY, "r3")) {
+            assertEquals(List.of(), StagedCommit.recover(spark, root.toString(), next));
+        }
         assertEquals(before, values(spark));
         assertFalse(Files.exists(root.resolve(StagedCommit.STAGING).resolve("r2")));
+    }
+
+    @Test
+    void recoveryLeavesTheStagingOfALiveRunOfAnotherKeyAlone() {
+        SparkSession spark = twoRuns();
+        var hadoop = spark.sparkContext().hadoopConfiguration();
+        java.nio.file.Path staged = root.resolve(StagedCommit.STAGING).resolve("r2");
+        try (RunLease live = RunLease.acquire(hadoop, root.toString(), KEY, "r2")) {
+            try (RunLease other = RunLease.acquire(hadoop, root.toString(), "audit/other/2026-01-01", "r3")) {
+                assertEquals(List.of(), StagedCommit.recover(spark, root.toString(), other));
+            }
+            assertTrue(Files.isDirectory(staged.resolve(Table.MODEL_METRICS.tableName())), "r2 still staging");
+        }
+        // r2's key is free now, so what it left is an orphan: the next recovery of any key removes it.
+        try (RunLease other = RunLease.acquire(hadoop, root.toString(), "audit/other/2026-01-01", "r4")) {
+            StagedCommit.recover(spark, root.toString(), other);
+        }
+        assertFalse(Files.exists(staged));
     }
 
     @Test
@@ -89,7 +115,9 @@ class StagedCommitTest {
         StagedCommit.interruptedAfterFirstTable(spark, root.toString(), "r2", Table.MODEL_METRICS);
         assertEquals(1, new TableWriter(spark, root.toString()).read(Table.RUNS).count());
 
-        assertEquals(List.of("r2"), StagedCommit.recover(spark, root.toString()));
+        try (RunLease next = RunLease.acquire(spark.sparkContext().hadoopConfiguration(), root.toString(), KEY, "r3")) {
+            assertEquals(List.of("r2"), StagedCommit.recover(spark, root.toString(), next));
+        }
         assertEquals(6, values(spark).size());
         assertTrue(values(spark).contains("2026-01-01/a/accuracy/0.7/r2"));
         assertEquals(2, new TableWriter(spark, root.toString()).read(Table.RUNS).count(), "the rest moved in");
