@@ -13,7 +13,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -108,15 +107,9 @@ class AuditCommandTest {
     @Test
     @Order(3)
     void aRunKilledDuringItsWritesLeavesThePreviousRunOfTheDate() throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx3g"));
-        ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> a.startsWith("--add-opens") || a.startsWith("-Djdk.reflect")).forEach(command::add);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Candor.class.getName()));
-        command.addAll(List.of(audit(NIGHT_1, TestSpark.sample("breast_cancer.csv").toString(), "--force",
-                "--set", "spark.master=local[2]")));
         Path log = out.resolve("killed-run.log");
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process child = ChildCandor.start(log, "3g", List.of(audit(NIGHT_1,
+                TestSpark.sample("breast_cancer.csv").toString(), "--force", "--set", "spark.master=local[2]")));
         try {
             Path staging = out.resolve("_staging");
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
