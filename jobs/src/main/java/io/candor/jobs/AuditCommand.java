@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
                 "Stages whose artifacts this date already has from the same conf are skipped unless --force.",
                 "All tables of the run are committed together: a failed or killed run changes nothing, a re-run",
                 "of a date replaces that date. Exit code 4 when a threshold is breached (named on stderr and in",
-                "the report)."})
+                "the report); exit code 3 when another live audit of the same model and date holds its lease on",
+                "the output root (nothing is written)."})
 final class AuditCommand implements Callable<Integer> {
     static final int THRESHOLD_BREACHED = 4;
 
