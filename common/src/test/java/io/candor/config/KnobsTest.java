@@ -77,9 +77,12 @@ class KnobsTest {
 
     @Test
     void everyKeyOfTheDefaultsFileIsDeclaredInTheSameOrderAndEveryDeclaredKeyIsThere() throws IOException {
-        Map<String, String> documented = documentedKeys(Files.readAllLines(defaultsFile()));
-        assertEquals(declaredKeys(), new ArrayList<>(documented.keySet()),
-                "keys of conf/application.conf (in order) vs the declarations of Knobs");
+        List<String> inFile = new ArrayList<>(documentedKeys(Files.readAllLines(defaultsFile())).keySet());
+        List<String> undeclared = inFile.stream().filter(k -> !declaredKeys().contains(k)).toList();
+        List<String> missing = declaredKeys().stream().filter(k -> !inFile.contains(k)).toList();
+        assertEquals(List.of(), undeclared, "keys of conf/application.conf that Knobs does not declare");
+        assertEquals(List.of(), missing, "keys Knobs declares that conf/application.conf lacks");
+        assertEquals(declaredKeys(), inFile, "order of the keys of conf/application.conf and of Knobs");
         // HOCON's own reading, so that a key the line reader misses cannot hide.
         Config parsed = ConfigFactory.parseFile(defaultsFile().toFile());
         TreeSet<String> leaves = new TreeSet<>();
