@@ -3,11 +3,13 @@ package io.candor.config;
 import com.typesafe.config.ConfigValueType;
 
 import java.io.Serializable;
+import java.math.BigDecimal;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * One conf key, declared once: its dotted {@code key}, value {@link Type}, default, the {@link Rule} a value must
@@ -115,8 +117,9 @@ public record Knob<T>(String key, Type type, T defaultValue, Rule<T> rule, Strin
         /** One of {@code choices}, ignoring case and surrounding blanks. */
         public static Rule<String> oneOf(String... choices) {
             List<String> allowed = List.of(choices);
-            String listed = allowed.size() == 1 ? allowed.get(0)
-                    : String.join(", ", allowed.subList(0, allowed.size() - 1)) + " or " + allowed.get(allowed.size() - 1);
+            int last = allowed.size() - 1;
+            String listed = last == 0 ? allowed.get(0)
+                    : String.join(", ", allowed.subList(0, last)) + " or " + allowed.get(last);
             return new Rule<>(listed, v -> allowed.contains(v.trim().toLowerCase(Locale.ROOT)) ? null
                     : "'" + v.trim() + "' is not one of " + listed);
         }
@@ -166,11 +169,11 @@ public record Knob<T>(String key, Type type, T defaultValue, Rule<T> rule, Strin
             return Arrays.toString(list.stream().map(e -> e instanceof String s ? "\"" + s + "\"" : e.toString())
                     .toArray());
         }
-        if (defaultValue instanceof java.util.Map<?, ?>) {
+        if (defaultValue instanceof Map<?, ?>) {
             return "{}";
         }
         if (defaultValue instanceof Double d && d != Math.rint(d)) {
-            return java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
+            return BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
         }
         return defaultValue.toString();
     }

@@ -95,7 +95,8 @@ public final class Knobs {
     public static final Knob<List<Integer>> MODEL_HIDDEN = knob("model.hidden", Type.INT_LIST, List.of(64, 32),
             eachAtLeast(1, "a positive integer"), "Widths of the hidden dense layers.");
     public static final Knob<String> MODEL_ACTIVATION = knob("model.activation", Type.STRING, "relu",
-            oneOf("relu", "tanh", "leakyrelu", "elu", "sigmoid", "identity"), "Activation of the hidden layers: relu, tanh, leakyrelu, elu, sigmoid or identity.");
+            oneOf("relu", "tanh", "leakyrelu", "elu", "sigmoid", "identity"),
+            "Activation of the hidden layers: relu, tanh, leakyrelu, elu, sigmoid or identity.");
     public static final Knob<Double> MODEL_DROPOUT = knob("model.dropout", Type.DOUBLE, 0.0, in(0.0, 0.9, true),
             "Dropout retain probability is 1 - dropout; 0 disables it.");
     public static final Knob<List<Integer>> MODEL_CONV_FILTERS = knob("model.conv.filters", Type.INT_LIST,
@@ -139,7 +140,8 @@ public final class Knobs {
             "Histogram bins per tensor for the percentile method.");
     public static final Knob<String> QAT_SOURCE = knob("qat.source", Type.STRING, "", any("a path"),
             "The fp32 model: an artifact directory written by candor train, or a DL4J MultiLayerNetwork zip (its "
-                    + "features then come from the dataset section). Empty: <output.root>/models/<model>/teacher-fp32.");
+                    + "features then come from the dataset section). "
+                    + "Empty: <output.root>/models/<model>/teacher-fp32.");
 
     public static final Knob<String> DISTILL_STUDENT_ARCHITECTURE = knob("distill.student.architecture", Type.STRING,
             "dense", oneOf("dense", "conv"), "dense or conv, as model.architecture.");

@@ -82,7 +82,8 @@ public final class ShapleyWorkflow {
                         plan.outputs(), settings, "shapley " + variant.label(conf));
                 SageEstimator.Settings sageSettings = new SageEstimator.Settings(
                         data.isClassification() ? SageEstimator.Loss.CROSS_ENTROPY : SageEstimator.Loss.SQUARED_ERROR,
-                        spec.sageMaxPermutationPairs(), Math.min(SageEstimator.Settings.DEFAULT_PAIRS_PER_ROUND, spec.sageMaxPermutationPairs()),
+                        spec.sageMaxPermutationPairs(),
+                        Math.min(SageEstimator.Settings.DEFAULT_PAIRS_PER_ROUND, spec.sageMaxPermutationPairs()),
                         spec.sageConvergenceFraction(), spec.batchValues(), conf.seed());
                 SageResult sage = DistributedShapley.sage(spark, plan.sageData(), plan.sageLabels(), model.source(),
                         parts, sageSettings, slices, "sage " + variant.label(conf));
