@@ -17,7 +17,6 @@ import io.candor.distill.DistillSpec;
 import io.candor.explain.ShapleySpec;
 import io.candor.quant.CalibrationPass;
 import io.candor.quant.QatSpec;
-import io.candor.quant.QuantParams;
 import io.candor.model.ModelSpec;
 import io.candor.train.TrainSpec;
 
@@ -28,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -38,13 +36,14 @@ import java.util.function.Function;
 /**
  * The one parser from HOCON to {@link CandorConf}. Layers, later winning: the packaged defaults
  * ({@code conf/application.conf}), the job conf file, then {@code --set key=value} overrides. Everything is checked
- * before any work starts: a key the defaults lack, a value of the wrong type, or a value out of range is a
- * {@link ConfigException} naming the key and where it was set.
+ * before any work starts against the declarations of {@link Knobs}: an undeclared key, a value of the wrong type, or a
+ * value out of range is a {@link ConfigException} naming the key and where it was set.
  */
 public final class ConfLoader {
     static final String DEFAULTS_RESOURCE = "candor/application.conf";
     /** Sections whose keys the user names (each a list of column names). */
-    static final List<String> FREE_FORM = List.of("importance.groups");
+    static final List<String> FREE_FORM = Knobs.ALL.stream().filter(k -> k.type() == Knob.Type.SECTION)
+            .map(Knob::key).toList();
 
     private final Config defaults;
 
@@ -106,10 +105,11 @@ public final class ConfLoader {
         String raw = override.substring(eq + 1).trim();
         String origin = "--set " + override;
         boolean freeForm = FREE_FORM.stream().anyMatch(f -> key.startsWith(f + "."));
-        if (!freeForm && !defaults.hasPathOrNull(key)) {
+        if (!freeForm && Knobs.byKey(key).isEmpty() && !Knobs.isSection(key)) {
             throw new ConfigException("conf key " + key + ": unknown key (" + origin + ")" + suggestion(key));
         }
-        ConfigValueType expected = freeForm ? ConfigValueType.LIST : defaults.getValue(key).valueType();
+        ConfigValueType expected = freeForm ? ConfigValueType.LIST
+                : Knobs.byKey(key).map(k -> k.type().hocon()).orElse(ConfigValueType.OBJECT);
         try {
             if (expected == ConfigValueType.STRING) {
                 return ConfigFactory.empty(origin).withValue(key, ConfigValueFactory.fromAnyRef(raw, origin));
@@ -134,21 +134,24 @@ public final class ConfLoader {
                 }
                 continue;
             }
-            if (!defaults.hasPathOrNull(key)) {
+            Knob<?> knob = Knobs.byKey(key).orElse(null);
+            if (knob == null) {
+                if (Knobs.isSection(key)) {
+                    throw typeError(key, ConfigValueType.OBJECT, value);
+                }
                 String parent = key.contains(".") ? key.substring(0, key.lastIndexOf('.')) : "";
-                if (!parent.isEmpty() && defaults.hasPath(parent)
-                        && defaults.getValue(parent).valueType() != ConfigValueType.OBJECT) {
-                    throw typeError(parent, defaults.getValue(parent).valueType(), value);
+                Knob<?> parentKnob = Knobs.byKey(parent).orElse(null);
+                if (parentKnob != null) {
+                    throw typeError(parent, parentKnob.type().hocon(), value);
                 }
                 throw new ConfigException("conf key " + key + ": unknown key (" + where(value.origin()) + ")"
                         + suggestion(key));
             }
-            ConfigValue expected = defaults.getValue(key);
-            if (!compatible(expected, value)) {
-                throw typeError(key, expected.valueType(), value);
+            if (!compatible(knob.type().hocon(), value)) {
+                throw typeError(key, knob.type().hocon(), value);
             }
-            if (expected.valueType() == ConfigValueType.LIST) {
-                ConfigValueType elementType = listElementType(key, (ConfigList) expected);
+            if (knob.type().hocon() == ConfigValueType.LIST) {
+                ConfigValueType elementType = knob.type().element();
                 for (ConfigValue element : (ConfigList) value) {
                     if (element.valueType() != elementType
                             && !(elementType == ConfigValueType.STRING && element.valueType() == ConfigValueType.NUMBER)) {
@@ -161,12 +164,10 @@ public final class ConfLoader {
         }
     }
 
-    private static boolean compatible(ConfigValue expected, ConfigValue actual) {
-        ConfigValueType e = expected.valueType();
+    private static boolean compatible(ConfigValueType e, ConfigValue actual) {
         ConfigValueType a = actual.valueType();
         if (e == a) {
             return true; // integer keys are checked for integrality where they are read
-
         }
         // HOCON lets "20" stand for 20 and 20 for "20"; accept both directions where the value reads cleanly.
         if (e == ConfigValueType.NUMBER && a == ConfigValueType.STRING) {
@@ -182,13 +183,6 @@ public final class ConfLoader {
             return s.equals("true") || s.equals("false");
         }
         return e == ConfigValueType.STRING && (a == ConfigValueType.NUMBER || a == ConfigValueType.BOOLEAN);
-    }
-
-    private static ConfigValueType listElementType(String key, ConfigList defaultList) {
-        if (!defaultList.isEmpty()) {
-            return defaultList.get(0).valueType();
-        }
-        return ConfigValueType.STRING; // every empty default list (features, categorical) holds column names
     }
 
     private static ConfigException typeError(String key, ConfigValueType expected, ConfigValue actual) {
@@ -221,14 +215,14 @@ public final class ConfLoader {
         return description.startsWith("--set ") ? description.replaceFirst(": \\d+$", "") : description;
     }
 
-    private String suggestion(String key) {
+    private static String suggestion(String key) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
-        for (Map.Entry<String, ConfigValue> entry : defaults.entrySet()) {
-            int d = editDistance(key, entry.getKey());
+        for (Knob<?> knob : Knobs.ALL) {
+            int d = editDistance(key, knob.key());
             if (d < bestDistance) {
                 bestDistance = d;
-                best = entry.getKey();
+                best = knob.key();
             }
         }
         return best != null && bestDistance <= Math.max(2, key.length() / 4) ? "; did you mean " + best + "?" : "";
@@ -253,7 +247,10 @@ public final class ConfLoader {
         return prev[b.length()];
     }
 
-    /** Typed reads with range checks; each failure names the key and where its value came from. */
+    /**
+     * Typed reads of the merged conf, each checked by its {@link Knob}'s rule; each failure names the key and where
+     * its value came from. Checks across keys are made here, after the single-key ones.
+     */
     private static final class Reader {
         private final Config config;
         private final String confFile;
@@ -264,210 +261,190 @@ public final class ConfLoader {
         }
 
         CandorConf read(String rendered) {
-            long seed = config.getLong("run.seed");
-            LocalDate date = date("run.date");
-            String master = nonEmpty("spark.master", "a Spark master URL such as local[*]");
-            String appName = nonEmpty("spark.app-name", "an application name");
-            String root = nonEmpty("output.root", "a directory for tables and models");
+            long seed = get(Knobs.RUN_SEED);
+            String dateText = get(Knobs.RUN_DATE).trim();
+            LocalDate date = dateText.isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(dateText);
+            String master = text(Knobs.SPARK_MASTER);
+            String appName = text(Knobs.SPARK_APP_NAME);
+            String root = text(Knobs.OUTPUT_ROOT);
 
-            int channels = intAtLeast("dataset.image.channels", 0);
-            int height = intAtLeast("dataset.image.height", 0);
-            int width = intAtLeast("dataset.image.width", 0);
+            int channels = get(Knobs.DATASET_IMAGE_CHANNELS);
+            int height = get(Knobs.DATASET_IMAGE_HEIGHT);
+            int width = get(Knobs.DATASET_IMAGE_WIDTH);
             if ((channels == 0 || height == 0 || width == 0) && channels + height + width != 0) {
                 throw error("dataset.image", "channels, height and width must all be set or all be 0");
             }
             DatasetSpec dataset = new DatasetSpec(
-                    nonEmpty("dataset.name", "a dataset name"),
-                    nonEmpty("dataset.path", "the path of a CSV or Parquet file"),
-                    choice("dataset.format", DatasetSpec.Format::valueOf, "auto, csv or parquet"),
-                    nonEmpty("dataset.label", "the label column"),
-                    choice("dataset.task", DatasetSpec.Task::valueOf, "classification or regression"),
-                    config.getStringList("dataset.features"),
-                    config.getStringList("dataset.categorical"),
-                    config.getString("dataset.id-column"),
-                    choice("dataset.missing.policy", DatasetSpec.MissingPolicy::valueOf, "fail, drop or impute"),
-                    config.getStringList("dataset.missing.tokens"),
-                    doubleIn("dataset.test-fraction", 0.0, 0.9, false),
-                    config.getBoolean("dataset.normalize"),
+                    text(Knobs.DATASET_NAME),
+                    text(Knobs.DATASET_PATH),
+                    choice(Knobs.DATASET_FORMAT, DatasetSpec.Format::valueOf),
+                    text(Knobs.DATASET_LABEL),
+                    choice(Knobs.DATASET_TASK, DatasetSpec.Task::valueOf),
+                    get(Knobs.DATASET_FEATURES),
+                    get(Knobs.DATASET_CATEGORICAL),
+                    get(Knobs.DATASET_ID_COLUMN),
+                    choice(Knobs.DATASET_MISSING_POLICY, DatasetSpec.MissingPolicy::valueOf),
+                    get(Knobs.DATASET_MISSING_TOKENS),
+                    get(Knobs.DATASET_TEST_FRACTION),
+                    get(Knobs.DATASET_NORMALIZE),
                     new int[] {channels, height, width});
 
-            ModelSpec.Source source = choice("model.source", ModelSpec.Source::valueOf, "train or load");
-            ModelSpec.Architecture architecture =
-                    choice("model.architecture", ModelSpec.Architecture::valueOf, "dense or conv");
-            if (source == ModelSpec.Source.LOAD) {
-                nonEmpty("model.path", "the DL4J model zip to load");
+            ModelSpec.Source source = choice(Knobs.MODEL_SOURCE, ModelSpec.Source::valueOf);
+            ModelSpec.Architecture architecture = choice(Knobs.MODEL_ARCHITECTURE, ModelSpec.Architecture::valueOf);
+            if (source == ModelSpec.Source.LOAD && get(Knobs.MODEL_PATH).trim().isEmpty()) {
+                throw error(Knobs.MODEL_PATH.key(), "is empty (expected the DL4J model zip to load)");
             }
             if (architecture == ModelSpec.Architecture.CONV && !dataset.isImage()) {
-                throw error("model.architecture", "conv needs dataset.image.channels, height and width");
+                throw error(Knobs.MODEL_ARCHITECTURE.key(), "conv needs dataset.image.channels, height and width");
             }
-            List<Integer> hidden = positiveInts("model.hidden");
-            String activation = config.getString("model.activation").toLowerCase(Locale.ROOT);
-            if (!List.of("relu", "tanh", "leakyrelu", "elu", "sigmoid", "identity").contains(activation)) {
-                throw error("model.activation", "'" + activation
-                        + "' is not one of relu, tanh, leakyrelu, elu, sigmoid, identity");
-            }
-            ModelSpec model = new ModelSpec(config.getString("model.name"), source, config.getString("model.path"),
-                    architecture, hidden, activation, doubleIn("model.dropout", 0.0, 0.9, true),
-                    positiveInts("model.conv.filters"), intAtLeast("model.conv.kernel", 1));
+            ModelSpec model = new ModelSpec(get(Knobs.MODEL_NAME), source, get(Knobs.MODEL_PATH), architecture,
+                    get(Knobs.MODEL_HIDDEN), text(Knobs.MODEL_ACTIVATION).toLowerCase(Locale.ROOT),
+                    get(Knobs.MODEL_DROPOUT), get(Knobs.MODEL_CONV_FILTERS), get(Knobs.MODEL_CONV_KERNEL));
 
             TrainSpec train = new TrainSpec(
-                    intAtLeast("train.epochs", 1),
-                    intAtLeast("train.batch-size", 1),
-                    doubleIn("train.learning-rate", 0.0, 10.0, false),
-                    choice("train.updater", TrainSpec.Updater::valueOf, "adam, sgd or nesterovs"),
-                    doubleIn("train.l2", 0.0, 1.0, true),
-                    intAtLeast("train.workers", 0),
-                    intAtLeast("train.averaging-frequency", 1));
+                    get(Knobs.TRAIN_EPOCHS),
+                    get(Knobs.TRAIN_BATCH_SIZE),
+                    get(Knobs.TRAIN_LEARNING_RATE),
+                    choice(Knobs.TRAIN_UPDATER, TrainSpec.Updater::valueOf),
+                    get(Knobs.TRAIN_L2),
+                    get(Knobs.TRAIN_WORKERS),
+                    get(Knobs.TRAIN_AVERAGING_FREQUENCY));
 
             ImportanceSpec importance = new ImportanceSpec(
-                    choice("importance.split", ImportanceSpec.Split::valueOf, "test, train or all"),
-                    intAtLeast("importance.n-repeats", 1),
-                    choice("importance.mode", ImportanceSpec.Mode::valueOf, "exact or block"),
-                    intAtLeast("importance.blocks", 0),
-                    metrics("importance.metrics", dataset.task()),
-                    intAtLeast("importance.sample-rows", 0),
-                    longAtLeast("importance.batch-values", 1000),
-                    config.getStringList("importance.variants"),
-                    groups("importance.groups"));
+                    choice(Knobs.IMPORTANCE_SPLIT, ImportanceSpec.Split::valueOf),
+                    get(Knobs.IMPORTANCE_N_REPEATS),
+                    choice(Knobs.IMPORTANCE_MODE, ImportanceSpec.Mode::valueOf),
+                    get(Knobs.IMPORTANCE_BLOCKS),
+                    metrics(Knobs.IMPORTANCE_METRICS, dataset.task()),
+                    get(Knobs.IMPORTANCE_SAMPLE_ROWS),
+                    get(Knobs.IMPORTANCE_BATCH_VALUES),
+                    get(Knobs.IMPORTANCE_VARIANTS),
+                    groups(Knobs.IMPORTANCE_GROUPS.key()));
 
-            List<Integer> outputs = new ArrayList<>();
-            for (Number n : config.getNumberList("shapley.outputs")) {
-                if (n.doubleValue() != Math.rint(n.doubleValue()) || n.intValue() < 0) {
-                    throw error("shapley.outputs", "element " + n + " is not an output index (expected integers >= 0)");
-                }
-                outputs.add(n.intValue());
-            }
             ShapleySpec shapley = new ShapleySpec(
-                    choice("shapley.split", ImportanceSpec.Split::valueOf, "test, train or all"),
-                    intAtLeast("shapley.sample-rows", 0),
-                    choice("shapley.estimator", ShapleySpec.Estimator::valueOf, "kernel or sampling"),
-                    outputs,
-                    intAtLeast("shapley.max-coalitions", 4),
-                    intAtLeast("shapley.permutation-pairs", 1),
-                    doubleIn("shapley.convergence-threshold", 0.0, 1e9, false),
-                    choice("shapley.background.method", ShapleySpec.BackgroundMethod::valueOf, "kmeans or sample"),
-                    intAtLeast("shapley.background.size", 1),
-                    intAtLeast("shapley.sage.rows", 0),
-                    intAtLeast("shapley.sage.max-permutation-pairs", 2),
-                    doubleIn("shapley.sage.convergence-fraction", 0.0, 1.0, true),
-                    longAtLeast("shapley.batch-values", 1000),
-                    config.getStringList("shapley.variants"));
+                    choice(Knobs.SHAPLEY_SPLIT, ImportanceSpec.Split::valueOf),
+                    get(Knobs.SHAPLEY_SAMPLE_ROWS),
+                    choice(Knobs.SHAPLEY_ESTIMATOR, ShapleySpec.Estimator::valueOf),
+                    get(Knobs.SHAPLEY_OUTPUTS),
+                    get(Knobs.SHAPLEY_MAX_COALITIONS),
+                    get(Knobs.SHAPLEY_PERMUTATION_PAIRS),
+                    get(Knobs.SHAPLEY_CONVERGENCE_THRESHOLD),
+                    choice(Knobs.SHAPLEY_BACKGROUND_METHOD, ShapleySpec.BackgroundMethod::valueOf),
+                    get(Knobs.SHAPLEY_BACKGROUND_SIZE),
+                    get(Knobs.SHAPLEY_SAGE_ROWS),
+                    get(Knobs.SHAPLEY_SAGE_MAX_PERMUTATION_PAIRS),
+                    get(Knobs.SHAPLEY_SAGE_CONVERGENCE_FRACTION),
+                    get(Knobs.SHAPLEY_BATCH_VALUES),
+                    get(Knobs.SHAPLEY_VARIANTS));
 
-            int bits = intAtLeast("qat.bits", QuantParams.MIN_BITS);
-            if (bits > QuantParams.MAX_BITS) {
-                throw error("qat.bits", bits + " is above " + QuantParams.MAX_BITS + " (expected weight bits "
-                        + QuantParams.MIN_BITS + ".." + QuantParams.MAX_BITS + ")");
-            }
             QatSpec qat = new QatSpec(
-                    choice("qat.mode", QatSpec.Mode::valueOf, "qat or ptq"),
-                    bits,
-                    intAtLeast("qat.epochs", 1),
-                    doubleIn("qat.learning-rate", 0.0, 10.0, false),
-                    choice("qat.calibration", s -> CalibrationPass.Method.valueOf(s.replace('-', '_')),
-                            "min-max or percentile"),
-                    doubleIn("qat.percentile", 50.0, 100.0, false),
-                    intAtLeast("qat.calibration-bins", 2),
-                    config.getString("qat.source").trim());
+                    choice(Knobs.QAT_MODE, QatSpec.Mode::valueOf),
+                    get(Knobs.QAT_BITS),
+                    get(Knobs.QAT_EPOCHS),
+                    get(Knobs.QAT_LEARNING_RATE),
+                    choice(Knobs.QAT_CALIBRATION, s -> CalibrationPass.Method.valueOf(s.replace('-', '_'))),
+                    get(Knobs.QAT_PERCENTILE),
+                    get(Knobs.QAT_CALIBRATION_BINS),
+                    text(Knobs.QAT_SOURCE));
 
-            ModelSpec.Architecture studentArchitecture = choice("distill.student.architecture",
-                    ModelSpec.Architecture::valueOf, "dense or conv");
+            ModelSpec.Architecture studentArchitecture =
+                    choice(Knobs.DISTILL_STUDENT_ARCHITECTURE, ModelSpec.Architecture::valueOf);
             if (studentArchitecture == ModelSpec.Architecture.CONV && dataset.imageShape()[0] == 0) {
-                throw error("distill.student.architecture", "conv needs dataset.image.channels, height and width");
+                throw error(Knobs.DISTILL_STUDENT_ARCHITECTURE.key(),
+                        "conv needs dataset.image.channels, height and width");
             }
             ModelSpec student = new ModelSpec(model.name(), ModelSpec.Source.TRAIN, "", studentArchitecture,
-                    positiveInts("distill.student.hidden"), model.activation(), model.dropout(),
-                    positiveInts("distill.student.conv.filters"), intAtLeast("distill.student.conv.kernel", 1));
-            int distillEpochs = intAtLeast("distill.epochs", 0);
-            double distillRate = doubleIn("distill.learning-rate", 0.0, 10.0, true);
-            int distillBits = intAtLeast("distill.bits", QuantParams.MIN_BITS);
-            if (distillBits > QuantParams.MAX_BITS) {
-                throw error("distill.bits", distillBits + " is above " + QuantParams.MAX_BITS
-                        + " (expected weight bits " + QuantParams.MIN_BITS + ".." + QuantParams.MAX_BITS + ")");
-            }
+                    get(Knobs.DISTILL_STUDENT_HIDDEN), model.activation(), model.dropout(),
+                    get(Knobs.DISTILL_STUDENT_CONV_FILTERS), get(Knobs.DISTILL_STUDENT_CONV_KERNEL));
+            int distillEpochs = get(Knobs.DISTILL_EPOCHS);
+            double distillRate = get(Knobs.DISTILL_LEARNING_RATE);
             DistillSpec distill = new DistillSpec(student,
-                    doubleIn("distill.temperature", 0.0, 1000.0, false),
-                    doubleIn("distill.alpha", 0.0, 1.0, true),
+                    get(Knobs.DISTILL_TEMPERATURE),
+                    get(Knobs.DISTILL_ALPHA),
                     distillEpochs == 0 ? train.epochs() : distillEpochs,
                     distillRate == 0 ? train.learningRate() : distillRate,
-                    config.getBoolean("distill.quantize"),
-                    distillBits,
-                    intAtLeast("distill.qat-epochs", 1),
-                    config.getString("distill.teacher").trim(),
-                    config.getString("distill.logits-path").trim());
+                    get(Knobs.DISTILL_QUANTIZE),
+                    get(Knobs.DISTILL_BITS),
+                    get(Knobs.DISTILL_QAT_EPOCHS),
+                    text(Knobs.DISTILL_TEACHER),
+                    text(Knobs.DISTILL_LOGITS_PATH));
 
             AuditSpec audit = new AuditSpec(
-                    config.getBoolean("audit.qat"),
-                    config.getBoolean("audit.distill"),
-                    intAtLeast("audit.top-k", 1),
-                    intAtLeast("audit.history", 1),
+                    get(Knobs.AUDIT_QAT),
+                    get(Knobs.AUDIT_DISTILL),
+                    get(Knobs.AUDIT_TOP_K),
+                    get(Knobs.AUDIT_HISTORY),
                     new AuditSpec.Thresholds(
-                            doubleIn("audit.thresholds.max-quantized-metric-drop", -1.0, 1e9, true),
-                            doubleIn("audit.thresholds.max-student-metric-drop", -1.0, 1e9, true),
-                            doubleIn("audit.thresholds.min-rank-correlation", -1.0, 1.0, true),
-                            doubleIn("audit.thresholds.max-metric-drift", -1.0, 1e9, true),
-                            doubleIn("audit.thresholds.min-drift-rank-correlation", -1.0, 1.0, true)));
-            String modelsRoot = config.getString("output.models-root").trim();
+                            get(Knobs.AUDIT_MAX_QUANTIZED_METRIC_DROP),
+                            get(Knobs.AUDIT_MAX_STUDENT_METRIC_DROP),
+                            get(Knobs.AUDIT_MIN_RANK_CORRELATION),
+                            get(Knobs.AUDIT_MAX_METRIC_DRIFT),
+                            get(Knobs.AUDIT_MIN_DRIFT_RANK_CORRELATION)));
+            String modelsRoot = text(Knobs.OUTPUT_MODELS_ROOT);
             return new CandorConf(seed, date, master, appName, root, dataset, model, train, qat, distill, importance,
                     shapley, audit, modelsRoot.isEmpty() ? root + "/models" : modelsRoot,
                     confFile, rendered, io.candor.util.Hashing.sha256(rendered), root);
         }
 
-        private LocalDate date(String key) {
-            String text = config.getString(key).trim();
-            if (text.isEmpty()) {
-                return LocalDate.now(ZoneOffset.UTC);
+        /** The value of {@code knob}, read as its type and checked by its rule. */
+        @SuppressWarnings("unchecked")
+        private <T> T get(Knob<T> knob) {
+            String key = knob.key();
+            Object value = switch (knob.type()) {
+                case STRING -> config.getString(key);
+                case BOOLEAN -> config.getBoolean(key);
+                case INT -> (int) integer(key, config.getNumber(key), Integer.MAX_VALUE, "");
+                case LONG -> integer(key, config.getNumber(key), Long.MAX_VALUE, "");
+                case DOUBLE -> config.getDouble(key);
+                case STRING_LIST -> config.getStringList(key);
+                case INT_LIST -> {
+                    List<Integer> ints = new ArrayList<>();
+                    for (Number n : config.getNumberList(key)) {
+                        ints.add((int) integer(key, n, Integer.MAX_VALUE, "element "));
+                    }
+                    yield List.copyOf(ints);
+                }
+                case SECTION -> groups(key);
+            };
+            String problem = knob.problem((T) value);
+            if (problem != null) {
+                throw error(key, problem);
             }
-            try {
-                return LocalDate.parse(text);
-            } catch (DateTimeParseException e) {
-                throw error(key, "'" + text + "' is not a date (expected YYYY-MM-DD)");
-            }
+            return (T) value;
         }
 
-        private String nonEmpty(String key, String expected) {
-            String value = config.getString(key).trim();
-            if (value.isEmpty()) {
-                throw error(key, "is empty (expected " + expected + ")");
+        /** {@code n} as a long, when it is a whole number within {@code ±limit}. */
+        private long integer(String key, Number n, long limit, String prefix) {
+            if (n instanceof Integer || n instanceof Long) {
+                if (Math.abs(n.longValue()) > limit) {
+                    throw error(key, prefix + n + " is not an integer");
+                }
+                return n.longValue();
             }
-            return value;
+            double real = n.doubleValue();
+            if (real != Math.rint(real) || Math.abs(real) > limit) {
+                throw error(key, prefix + real + " is not an integer");
+            }
+            return (long) real;
         }
 
-        private <E extends Enum<E>> E choice(String key, Function<String, E> parse, String expected) {
-            String value = config.getString(key).trim();
-            try {
-                return parse.apply(value.toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw error(key, "'" + value + "' is not one of " + expected);
-            }
+        /** A string knob's value, trimmed. */
+        private String text(Knob<String> knob) {
+            return get(knob).trim();
         }
 
-        private int intAtLeast(String key, int min) {
-            double real = config.getDouble(key);
-            if (real != Math.rint(real) || Math.abs(real) > Integer.MAX_VALUE) {
-                throw error(key, real + " is not an integer");
-            }
-            int value = (int) real;
-            if (value < min) {
-                throw error(key, value + " is below " + min);
-            }
-            return value;
+        /** A one-of knob as its enum constant ({@code parse} takes the upper-cased value). */
+        private <E extends Enum<E>> E choice(Knob<String> knob, Function<String, E> parse) {
+            return parse.apply(text(knob).toUpperCase(Locale.ROOT));
         }
 
-        private long longAtLeast(String key, long min) {
-            long value = config.getLong(key);
-            if (value < min) {
-                throw error(key, value + " is below " + min);
-            }
-            return value;
-        }
-
-        private List<String> metrics(String key, DatasetSpec.Task task) {
+        private List<String> metrics(Knob<List<String>> knob, DatasetSpec.Task task) {
             List<String> allowed = task == DatasetSpec.Task.REGRESSION ? List.of("rmse", "mae", "r2")
                     : List.of("accuracy", "log_loss", "macro_f1", "auc");
-            List<String> metrics = config.getStringList(key);
+            List<String> metrics = get(knob);
             for (String m : metrics) {
                 if (!allowed.contains(m)) {
-                    throw error(key, "'" + m + "' does not fit a " + task.name().toLowerCase(Locale.ROOT)
+                    throw error(knob.key(), "'" + m + "' does not fit a " + task.name().toLowerCase(Locale.ROOT)
                             + " task (expected one of " + String.join(", ", allowed) + ")");
                 }
             }
@@ -480,26 +457,6 @@ public final class ConfLoader {
                 groups.put(e.getKey(), config.getStringList(key + "." + com.typesafe.config.ConfigUtil.quoteString(e.getKey())));
             }
             return groups;
-        }
-
-        private double doubleIn(String key, double lo, double hi, boolean loInclusive) {
-            double value = config.getDouble(key);
-            boolean aboveLo = loInclusive ? value >= lo : value > lo;
-            if (!aboveLo || value > hi || Double.isNaN(value)) {
-                throw error(key, value + " is outside " + (loInclusive ? "[" : "(") + lo + ", " + hi + "]");
-            }
-            return value;
-        }
-
-        private List<Integer> positiveInts(String key) {
-            List<Integer> values = new ArrayList<>();
-            for (Number n : config.getNumberList(key)) {
-                if (n.doubleValue() != Math.rint(n.doubleValue()) || n.intValue() < 1) {
-                    throw error(key, "element " + n + " is not a positive integer");
-                }
-                values.add(n.intValue());
-            }
-            return values;
         }
 
         private ConfigException error(String key, String problem) {

@@ -1,5 +1,7 @@
 package io.candor.explain;
 
+import io.candor.config.KnobParams;
+import io.candor.config.Knobs;
 import io.candor.data.Featurizer;
 import io.candor.data.TabularReader;
 import io.candor.model.ArtifactMetadata;
@@ -13,7 +15,6 @@ import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
-import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.param.StringArrayParam;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.sql.Dataset;
@@ -70,19 +71,18 @@ public final class PermutationImportance extends Transformer {
         this.artifact = artifact;
         labelCol = new Param<>(this, "labelCol", "label column (class names or numbers as in training, or the target)");
         idCol = new Param<>(this, "idCol", "column of unique integer row ids; empty: the rows' order");
-        seed = new LongParam(this, "seed", "seed of the permutations");
-        nRepeats = new IntParam(this, "nRepeats", "permutations per feature group (>= 1)", ParamValidators.gtEq(1));
-        mode = new Param<>(this, "mode", "exact (global permutations) or block (within blocks of rows)",
-                ParamValidators.inArray(new String[] {"exact", "block"}));
-        metrics = new StringArrayParam(this, "metrics", "metrics to report; empty: every metric of the task");
-        batchValues = new LongParam(this, "batchValues", "doubles per network call", ParamValidators.gtEq(1000));
+        seed = KnobParams.longParam(this, "seed", Knobs.RUN_SEED);
+        nRepeats = KnobParams.intParam(this, "nRepeats", Knobs.IMPORTANCE_N_REPEATS);
+        mode = KnobParams.stringParam(this, "mode", Knobs.IMPORTANCE_MODE);
+        metrics = KnobParams.stringArrayParam(this, "metrics", Knobs.IMPORTANCE_METRICS);
+        batchValues = KnobParams.longParam(this, "batchValues", Knobs.IMPORTANCE_BATCH_VALUES);
         setDefault(labelCol, "label");
         setDefault(idCol, "");
-        setDefault(seed, 42L);
-        setDefault(nRepeats, 5);
-        setDefault(mode, "exact");
-        setDefault(metrics, new String[0]);
-        setDefault(batchValues, 1_000_000L);
+        setDefault(seed, Knobs.RUN_SEED.defaultValue());
+        setDefault(nRepeats, Knobs.IMPORTANCE_N_REPEATS.defaultValue());
+        setDefault(mode, Knobs.IMPORTANCE_MODE.defaultValue());
+        setDefault(metrics, Knobs.IMPORTANCE_METRICS.defaultValue().toArray(new String[0]));
+        setDefault(batchValues, Knobs.IMPORTANCE_BATCH_VALUES.defaultValue());
     }
 
     public Param<String> labelCol() { return labelCol; }

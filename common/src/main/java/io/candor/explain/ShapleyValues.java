@@ -1,5 +1,7 @@
 package io.candor.explain;
 
+import io.candor.config.KnobParams;
+import io.candor.config.Knobs;
 import io.candor.data.Featurizer;
 import io.candor.data.TabularReader;
 import io.candor.explain.shapley.BackgroundSummary;
@@ -62,18 +64,16 @@ public final class ShapleyValues extends Transformer {
         this.backgroundData = backgroundData;
         idCol = new Param<>(this, "idCol", "column of unique integer row ids (seeds each row's draws); empty: row order");
         output = new IntParam(this, "output", "output (class index) to explain", ParamValidators.gtEq(0));
-        estimator = new Param<>(this, "estimator", "kernel or sampling",
-                ParamValidators.inArray(new String[] {"kernel", "sampling"}));
-        maxCoalitions = new IntParam(this, "maxCoalitions", "KernelSHAP coalitions per row", ParamValidators.gtEq(4));
-        backgroundSize = new IntParam(this, "backgroundSize", "KMeans clusters of the background",
-                ParamValidators.gtEq(1));
-        seed = new LongParam(this, "seed", "seed of every draw");
+        estimator = KnobParams.stringParam(this, "estimator", Knobs.SHAPLEY_ESTIMATOR);
+        maxCoalitions = KnobParams.intParam(this, "maxCoalitions", Knobs.SHAPLEY_MAX_COALITIONS);
+        backgroundSize = KnobParams.intParam(this, "backgroundSize", Knobs.SHAPLEY_BACKGROUND_SIZE);
+        seed = KnobParams.longParam(this, "seed", Knobs.RUN_SEED);
         setDefault(idCol, "");
         setDefault(output, artifact.metadata().isClassification() ? artifact.metadata().classes().size() - 1 : 0);
-        setDefault(estimator, "kernel");
-        setDefault(maxCoalitions, 2048);
-        setDefault(backgroundSize, 20);
-        setDefault(seed, 42L);
+        setDefault(estimator, Knobs.SHAPLEY_ESTIMATOR.defaultValue());
+        setDefault(maxCoalitions, Knobs.SHAPLEY_MAX_COALITIONS.defaultValue());
+        setDefault(backgroundSize, Knobs.SHAPLEY_BACKGROUND_SIZE.defaultValue());
+        setDefault(seed, Knobs.RUN_SEED.defaultValue());
     }
 
     public ShapleyValues setIdCol(String value) { set(idCol, value); return this; }
@@ -135,7 +135,8 @@ public final class ShapleyValues extends Transformer {
                     m.isClassification() ? null : m.normalizer());
             var settings = new DistributedShapley.RowSettings(
                     ShapleySpec.Estimator.valueOf($(estimator).toUpperCase(Locale.ROOT)), (Integer) $(maxCoalitions),
-                    64, 1_000_000L, (Long) $(seed), 0.01);
+                    Knobs.SHAPLEY_PERMUTATION_PAIRS.defaultValue(), Knobs.SHAPLEY_BATCH_VALUES.defaultValue(),
+                    (Long) $(seed), Knobs.SHAPLEY_CONVERGENCE_THRESHOLD.defaultValue());
             List<ShapleyRow> explained = DistributedShapley.explainRows(spark,
                     input.select(TabularReader.ROW_ID, Featurizer.FEATURES), source, parts,
                     new int[] {(Integer) $(output)}, settings, "shapley " + m.model() + "/" + m.variant());

@@ -6,6 +6,7 @@ import io.candor.data.FeatureGroup;
 import io.candor.data.PreparedData;
 import io.candor.explain.shapley.BackgroundSummary;
 import io.candor.explain.shapley.DistributedShapley;
+import io.candor.explain.shapley.KernelShapEstimator;
 import io.candor.explain.shapley.SageEstimator;
 import io.candor.explain.shapley.SageResult;
 import io.candor.explain.shapley.ShapleyParts;
@@ -31,7 +32,6 @@ import java.util.List;
 public final class ShapleyWorkflow {
     private static final long SAMPLE_STREAM = 0x5A4B1EL;
     private static final long SAGE_STREAM = 0x5A6EL;
-    private static final int SAGE_PAIRS_PER_ROUND = 64;
 
     private ShapleyWorkflow() {
     }
@@ -82,7 +82,8 @@ public final class ShapleyWorkflow {
                         plan.outputs(), settings, "shapley " + variant.label(conf));
                 SageEstimator.Settings sageSettings = new SageEstimator.Settings(
                         data.isClassification() ? SageEstimator.Loss.CROSS_ENTROPY : SageEstimator.Loss.SQUARED_ERROR,
-                        spec.sageMaxPermutationPairs(), Math.min(SAGE_PAIRS_PER_ROUND, spec.sageMaxPermutationPairs()),
+                        spec.sageMaxPermutationPairs(),
+                        Math.min(SageEstimator.Settings.DEFAULT_PAIRS_PER_ROUND, spec.sageMaxPermutationPairs()),
                         spec.sageConvergenceFraction(), spec.batchValues(), conf.seed());
                 SageResult sage = DistributedShapley.sage(spark, plan.sageData(), plan.sageLabels(), model.source(),
                         parts, sageSettings, slices, "sage " + variant.label(conf));
@@ -129,8 +130,8 @@ public final class ShapleyWorkflow {
         String label = variant.label(conf);
         List<FeatureGroup> groups = FeatureGroups.resolve(data.featurizer().layout(), conf.importance().groups(), label);
         int m = groups.size();
-        if (spec.estimator() == ShapleySpec.Estimator.KERNEL && spec.maxCoalitions() < 2 * m + 2
-                && (m >= 31 || (1L << m) - 2 > spec.maxCoalitions())) {
+        if (spec.estimator() == ShapleySpec.Estimator.KERNEL
+                && spec.maxCoalitions() < KernelShapEstimator.minCoalitions(m)) {
             throw new ConfigException("conf key shapley.max-coalitions: " + spec.maxCoalitions() + " is below 2M + 2 = "
                     + (2 * m + 2) + " for the " + m + " feature groups of " + label
                     + " (expected at least that many, or enough for all 2^M coalitions)");

@@ -125,4 +125,25 @@ class ConfLoaderTest {
         assertTrue(a.rendered().contains("toy"));
         assertNotEquals(a.sha256(), b.sha256());
     }
+
+    @Test
+    void listElementsAreCheckedAgainstTheDeclaredTypeEvenWhenTheDefaultIsEmpty() throws IOException {
+        Path file = write(MINIMAL + "shapley.outputs = [a]\n");
+        ConfigException e = assertThrows(ConfigException.class, () -> new ConfLoader().load(file, List.of()));
+        assertTrue(e.getMessage().startsWith("conf key shapley.outputs: list element \"a\" is a string "
+                + "(expected a list of numbers"), e.getMessage());
+    }
+
+    @Test
+    void rangesComeFromTheDeclarations() throws IOException {
+        Path file = write(MINIMAL);
+        ConfigException pairs = assertThrows(ConfigException.class,
+                () -> new ConfLoader().load(file, List.of("shapley.permutation-pairs=1")));
+        assertEquals("conf key shapley.permutation-pairs: 1 is below 2 (--set shapley.permutation-pairs=1)",
+                pairs.getMessage());
+        ConfigException choice = assertThrows(ConfigException.class,
+                () -> new ConfLoader().load(file, List.of("model.activation=swish")));
+        assertTrue(choice.getMessage().startsWith("conf key model.activation: 'swish' is not one of relu, tanh, "
+                + "leakyrelu, elu, sigmoid or identity"), choice.getMessage());
+    }
 }

@@ -1,5 +1,6 @@
 package io.candor.explain.shapley;
 
+import io.candor.config.Knobs;
 import io.candor.explain.BatchModel;
 
 import java.util.Arrays;
@@ -16,8 +17,8 @@ import java.util.Arrays;
  * Not thread-safe, like the model it wraps.
  */
 public final class CoalitionEvaluator {
-    /** Default memory budget: 4M doubles (32 MiB) of model input and output per call. */
-    public static final long DEFAULT_MAX_VALUES_PER_BATCH = 1L << 22;
+    /** Default memory budget of model input and output per call: the conf default of {@code shapley.batch-values}. */
+    public static final long DEFAULT_MAX_VALUES_PER_BATCH = Knobs.SHAPLEY_BATCH_VALUES.defaultValue();
 
     private final BatchModel model;
     private final Players players;

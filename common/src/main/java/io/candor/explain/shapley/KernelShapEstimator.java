@@ -1,5 +1,6 @@
 package io.candor.explain.shapley;
 
+import io.candor.config.Knobs;
 import io.candor.explain.BatchModel;
 import io.candor.util.Seeds;
 
@@ -64,9 +65,10 @@ public final class KernelShapEstimator extends RowEstimator<KernelShapEstimator.
             }
         }
 
-        /** The default memory budget and a convergence threshold of 1% of the range of φ. */
+        /** The conf defaults of the memory budget and the convergence threshold (1% of the range of φ). */
         public static Settings of(int maxCoalitions, long seed) {
-            return new Settings(maxCoalitions, CoalitionEvaluator.DEFAULT_MAX_VALUES_PER_BATCH, seed, 0.01);
+            return new Settings(maxCoalitions, CoalitionEvaluator.DEFAULT_MAX_VALUES_PER_BATCH, seed,
+                    Knobs.SHAPLEY_CONVERGENCE_THRESHOLD.defaultValue());
         }
     }
 
@@ -119,7 +121,7 @@ public final class KernelShapEstimator extends RowEstimator<KernelShapEstimator.
             sampledMass = 0;
             sampledPairs = 0;
         } else {
-            if (k < 2L * m + 2) {
+            if (k < minCoalitions(m)) {
                 throw new IllegalArgumentException("maxCoalitions: " + k + " is below 2M+2 = " + (2L * m + 2)
                         + ", the least that sampling needs for M = " + m + " players (exact enumeration needs 2^M-2 = "
                         + (m < 63 ? String.valueOf((1L << m) - 2) : "2^" + m + "-2") + ")");
@@ -170,6 +172,15 @@ public final class KernelShapEstimator extends RowEstimator<KernelShapEstimator.
     }
 
     /** Shapley kernel's distribution of coalition sizes: {@code p(s) ∝ (M−1) / (s (M−s))}, s = 1..M−1. */
+    /**
+     * The least {@code maxCoalitions} that works for {@code m} players: enough to enumerate every coalition
+     * ({@code 2^M − 2}), or the {@code 2M + 2} that sampling needs, whichever is smaller.
+     */
+    public static long minCoalitions(int m) {
+        long sampled = 2L * m + 2;
+        return m < 31 ? Math.min((1L << m) - 2, sampled) : sampled;
+    }
+
     private static double[] sizeDistribution(int m) {
         double[] p = new double[m + 1];
         double sum = 0;

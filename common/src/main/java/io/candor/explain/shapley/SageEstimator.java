@@ -1,5 +1,6 @@
 package io.candor.explain.shapley;
 
+import io.candor.config.Knobs;
 import io.candor.explain.BatchModel;
 import io.candor.util.Seeds;
 
@@ -55,6 +56,9 @@ public final class SageEstimator {
      */
     public record Settings(Loss loss, int maxPermutationPairs, int pairsPerRound, double convergenceFraction,
                            long maxValuesPerBatch, long seed) implements java.io.Serializable {
+        /** Pairs evaluated between two convergence checks. */
+        public static final int DEFAULT_PAIRS_PER_ROUND = 64;
+
         public Settings {
             if (loss == null) {
                 throw new IllegalArgumentException("loss: null; expected CROSS_ENTROPY or SQUARED_ERROR");
@@ -72,9 +76,15 @@ public final class SageEstimator {
             }
         }
 
-        /** Rounds of 64 pairs, up to 4096 pairs, stopping at 2.5% of the range (a default of the SAGE package). */
+        /**
+         * Rounds of {@link #DEFAULT_PAIRS_PER_ROUND} pairs, up to the conf default of
+         * {@code shapley.sage.max-permutation-pairs}, stopping at the conf default of
+         * {@code shapley.sage.convergence-fraction} (2.5 % of the range, a default of the SAGE package).
+         */
         public static Settings of(Loss loss, long seed) {
-            return new Settings(loss, 4096, 64, 0.025, CoalitionEvaluator.DEFAULT_MAX_VALUES_PER_BATCH, seed);
+            return new Settings(loss, Knobs.SHAPLEY_SAGE_MAX_PERMUTATION_PAIRS.defaultValue(), DEFAULT_PAIRS_PER_ROUND,
+                    Knobs.SHAPLEY_SAGE_CONVERGENCE_FRACTION.defaultValue(),
+                    CoalitionEvaluator.DEFAULT_MAX_VALUES_PER_BATCH, seed);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.candor.explain.shapley;
 
+import io.candor.config.Knobs;
 import io.candor.explain.BatchModel;
 import io.candor.util.Seeds;
 
@@ -38,9 +39,10 @@ public final class SamplingShapleyEstimator extends RowEstimator<SamplingShapley
             }
         }
 
-        /** The default memory budget and a convergence threshold of 1% of the range of φ. */
+        /** The conf defaults of the memory budget and the convergence threshold (1% of the range of φ). */
         public static Settings of(int permutationPairs, long seed) {
-            return new Settings(permutationPairs, CoalitionEvaluator.DEFAULT_MAX_VALUES_PER_BATCH, seed, 0.01);
+            return new Settings(permutationPairs, CoalitionEvaluator.DEFAULT_MAX_VALUES_PER_BATCH, seed,
+                    Knobs.SHAPLEY_CONVERGENCE_THRESHOLD.defaultValue());
         }
     }
 
