@@ -16,6 +16,9 @@ import java.io.IOException;
  * output. Not thread-safe (DL4J networks are not); see {@link ExecutorNetworks} for sharing across tasks.
  */
 public final class Network {
+    /** The earliest time a zip entry can hold: timestamps would make equal networks differ byte for byte. */
+    private static final java.time.LocalDateTime ZIP_ENTRY_TIME = java.time.LocalDateTime.of(1980, 1, 1, 0, 0);
+
     private final MultiLayerNetwork multiLayer;
     private final ComputationGraph graph;
 
@@ -54,13 +57,31 @@ public final class Network {
         return multiLayer != null ? "MultiLayerNetwork" : "ComputationGraph";
     }
 
-    /** The ModelSerializer zip, without updater state: what is broadcast and what artifacts hold. */
+    /**
+     * The ModelSerializer zip, without updater state: what is broadcast and what artifacts hold. The same network gives
+     * the same bytes: ModelSerializer stamps each entry with the time of writing, which is replaced by a fixed one.
+     */
     public byte[] toBytes() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
             ModelSerializer.writeModel(model(), out, false);
+            return withFixedEntryTimes(out.toByteArray());
         } catch (IOException e) {
             throw new IllegalStateException("serialising a network to memory failed", e);
+        }
+    }
+
+    private static byte[] withFixedEntryTimes(byte[] zip) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(zip.length);
+        try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(new ByteArrayInputStream(zip));
+             java.util.zip.ZipOutputStream rewritten = new java.util.zip.ZipOutputStream(out)) {
+            for (java.util.zip.ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                java.util.zip.ZipEntry entry = new java.util.zip.ZipEntry(e.getName());
+                entry.setTimeLocal(ZIP_ENTRY_TIME);
+                rewritten.putNextEntry(entry);
+                in.transferTo(rewritten);
+                rewritten.closeEntry();
+            }
         }
         return out.toByteArray();
     }

@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Trains each sample dataset through the real distributed path (local[2], two partitions, parameter averaging) and
- * checks the test-split floors of the README.
+ * Trains through the real distributed path (local[2], two partitions, parameter averaging): two workers really average,
+ * many times, and the metrics table holds what the run reported. The sample confs' floors, through the command line,
+ * are {@code SampleConfsTest}'s (jobs); here a loose floor per dataset guards the library path.
  */
 class TrainWorkflowTest {
     @TempDir
@@ -28,9 +29,6 @@ class TrainWorkflowTest {
     @ParameterizedTest(name = "{0}: test {1} >= {2}")
     @CsvSource({
             "breast_cancer, accuracy, 0.95",
-            "wine, accuracy, 0.93",
-            "digits, accuracy, 0.95",
-            "adult, accuracy, 0.84",
             "diabetes, r2, 0.40"})
     void distributedTrainingReachesTheAccuracyFloor(String dataset, String metric, double floor) {
         SparkSession spark = TestSpark.session();
