@@ -97,6 +97,7 @@ public final class AuditWorkflow {
         String runId = RunRecord.newRunId("audit", started);
         String root = conf.outputRoot();
         String date = conf.date().toString();
+        requireQuantizable(conf);
         // Before anything is written: a second audit of this model and date is refused, and leaves no trace.
         try (RunLease lease = RunLease.acquire(spark.sparkContext().hadoopConfiguration(), root,
                 leaseKey(conf.modelName(), date), runId)) {
@@ -124,6 +125,20 @@ public final class AuditWorkflow {
                 }
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Integer-only inference fuses ReLU or identity into requantization; a trained teacher with another activation would
+     * fail its quantization only after training. A loaded model is checked when it is read.
+     */
+    private static void requireQuantizable(CandorConf conf) {
+        String activation = conf.model().activation().toLowerCase(java.util.Locale.ROOT);
+        if (conf.audit().qat() && conf.model().source() == ModelSpec.Source.TRAIN
+                && !activation.equals("relu") && !activation.equals("identity")) {
+            throw new io.candor.config.ConfigException("conf key model.activation: " + activation + " cannot be"
+                    + " quantized to integer-only inference, which audit.qat = true builds (expected relu or identity,"
+                    + " or audit.qat = false)");
         }
     }
 

@@ -177,6 +177,13 @@ class BadInputTest {
                 "--set", "output.root=" + out()), 2, "qat.bits", "12 is above 8");
     }
 
+    @Test
+    void anAuditWhoseTeacherCannotBeQuantizedFailsBeforeTraining() {
+        assertFails(CliRun.of("audit", "--conf", TestSpark.sampleConf("breast_cancer").toString(), "--date", "2026-11-23",
+                "--set", "output.root=" + out(), "--set", "dataset.path=" + TestSpark.sample("breast_cancer.csv"),
+                "--set", "model.activation=tanh"), 2, "model.activation", "tanh", "expected relu or identity");
+    }
+
     private CliRun distill(Path dataFile, Path root, String... sets) {
         List<String> args = new ArrayList<>(List.of("distill", "--conf",
                 TestSpark.sampleConf("breast_cancer").toString(), "--set", "output.root=" + root,

@@ -1,0 +1,90 @@
+package io.candor;
+
+import io.candor.testing.TestSpark;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Every place in the library that brings Spark data to the driver ({@code collect}, {@code collectAsList},
+ * {@code toLocalIterator}) is listed here with why its size is bounded, or, for those still bounded only by rows, as
+ * known debt. A new call site, or one removed without updating the list, fails the test, so the driver's footprint is
+ * a reviewed decision and the row-sized list can only shrink.
+ */
+class DriverCollectsTest {
+    private static final Pattern CALL = Pattern.compile("\\.(collect|collectAsList|toLocalIterator)\\s*\\(");
+
+    private enum Size { BOUNDED, ROW_SIZED }
+
+    private record Site(Size size, String why) {
+    }
+
+    /** Per source file (relative to the main tree), its call sites in order of appearance. */
+    private static final Map<String, List<Site>> SITES = Map.ofEntries(
+            Map.entry("io/candor/data/PreparedData.java", List.of(
+                    new Site(Size.BOUNDED, "distinct labels, limit 10,001 (classes)"),
+                    new Site(Size.BOUNDED, "distinct labels, limit 10,001 (classes)"))),
+            Map.entry("io/candor/data/TabularReader.java", List.of(
+                    new Site(Size.BOUNDED, "the first corrupt record, limit 1"))),
+            Map.entry("io/candor/distill/TeacherLogits.java", List.of(
+                    new Site(Size.BOUNDED, "distinct (fingerprint, teacher) keys of a stored logits table"))),
+            Map.entry("io/candor/explain/shapley/BackgroundSummary.java", List.of(
+                    new Site(Size.BOUNDED, "the sampled background, limit shapley.background.size"))),
+            Map.entry("io/candor/quant/CalibrationPass.java", List.of(
+                    new Site(Size.BOUNDED, "one activation-range summary per partition (partitions x layers)"))),
+            Map.entry("io/candor/explain/PermutationImportanceJob.java", List.of(
+                    new Site(Size.ROW_SIZED, "exact mode: every row as donor, broadcast"),
+                    new Site(Size.BOUNDED, "one score summary per task (tasks x groups x repeats)"),
+                    new Site(Size.BOUNDED, "one score summary per task (tasks x groups x repeats)"))),
+            Map.entry("io/candor/explain/shapley/DistributedShapley.java", List.of(
+                    new Site(Size.ROW_SIZED, "every explained row's Shapley values"),
+                    new Site(Size.BOUNDED, "SAGE samples per slice (permutation pairs x groups)"))),
+            Map.entry("io/candor/explain/ShapleyWorkflow.java", List.of(
+                    new Site(Size.ROW_SIZED, "SAGE's rows (shapley.sage.rows, every row when 0)"))),
+            Map.entry("io/candor/train/Evaluator.java", List.of(
+                    new Site(Size.ROW_SIZED, "every prediction of a split, for the metrics"))),
+            Map.entry("io/candor/quant/QatWorkflow.java", List.of(
+                    new Site(Size.ROW_SIZED, "every prediction of the reported split (Evaluator.collect)"))),
+            Map.entry("io/candor/audit/AuditTables.java", List.of(
+                    new Site(Size.ROW_SIZED, "tonight's rows of a table, shap_values included"))),
+            Map.entry("io/candor/audit/AuditWorkflow.java", List.of(
+                    new Site(Size.ROW_SIZED, "the test split's feature values, for the report's SHAP plot"))),
+            Map.entry("io/candor/explain/ImportanceBenchmark.java", List.of(
+                    new Site(Size.ROW_SIZED, "the benchmark's test split, local by design"))),
+            Map.entry("io/candor/explain/ShapleyBenchmark.java", List.of(
+                    new Site(Size.ROW_SIZED, "the benchmark's rows, local by design"))));
+
+    @Test
+    void everyCollectToTheDriverIsListedWithWhyItIsBounded() throws IOException {
+        Path main = TestSpark.projectRoot().resolve("common/src/main/java");
+        Map<String, Integer> found = new TreeMap<>();
+        try (Stream<Path> files = Files.walk(main)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                Matcher m = CALL.matcher(Files.readString(f));
+                int n = 0;
+                while (m.find()) {
+                    n++;
+                }
+                if (n > 0) {
+                    found.put(main.relativize(f).toString().replace('\\', '/'), n);
+                }
+            }
+        }
+        Map<String, Integer> listed = new TreeMap<>();
+        SITES.forEach((file, sites) -> listed.put(file, sites.size()));
+        assertEquals(listed, found, "call sites per file: list each new one with why it is bounded");
+        long rowSized = SITES.values().stream().flatMap(List::stream).filter(s -> s.size() == Size.ROW_SIZED).count();
+        System.out.println("driver collects: " + SITES.values().stream().mapToInt(List::size).sum() + " listed, "
+                + rowSized + " still row-sized");
+    }
+}
