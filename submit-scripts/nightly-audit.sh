@@ -16,7 +16,8 @@ the same date appends to the same log. On failure the error, or each breached th
 repeated on stderr.
 
 Exit code: Candor's. 0 passed, 4 a threshold breached, 2 bad usage or conf, 3 bad input data or
-model, 1 internal error.
+model, or another audit of the same model and date still running on the output root (this one
+wrote nothing; a retry after that one ends is safe), 1 internal error.
 
 Cron (every night at 02:30 UTC):
   30 2 * * * cd /opt/candor && submit-scripts/nightly-audit.sh conf/prod.conf --log-dir /var/log/candor

@@ -98,6 +98,7 @@ public final class AuditWorkflow {
         String root = conf.outputRoot();
         String date = conf.date().toString();
         requireQuantizable(conf);
+        requireExplainable(spark, conf);
         // Before anything is written: a second audit of this model and date is refused, and leaves no trace.
         try (RunLease lease = RunLease.acquire(spark.sparkContext().hadoopConfiguration(), root,
                 leaseKey(conf.modelName(), date), runId)) {
@@ -140,6 +141,15 @@ public final class AuditWorkflow {
                     + " quantized to integer-only inference, which audit.qat = true builds (expected relu or identity,"
                     + " or audit.qat = false)");
         }
+    }
+
+    /**
+     * The explainers' conf depends on the data (KernelSHAP needs 2M + 2 coalitions for its M feature groups, custom
+     * groups must name input columns, outputs must exist): checked on the data before any variant is built.
+     */
+    private static void requireExplainable(SparkSession spark, CandorConf conf) {
+        PreparedData data = PreparedData.prepare(spark, conf.dataset(), conf.seed());
+        ShapleyWorkflow.checkedOutputs(conf.shapley(), groups(conf, data).size(), data.outputs(), conf.modelName());
     }
 
     private static Outcome runStaged(SparkSession spark, CandorConf audit, ConfLoader loader, boolean force,

@@ -129,28 +129,7 @@ public final class ShapleyWorkflow {
         PreparedData data = variant.data();
         String label = variant.label(conf);
         List<FeatureGroup> groups = FeatureGroups.resolve(data.featurizer().layout(), conf.importance().groups(), label);
-        int m = groups.size();
-        if (spec.estimator() == ShapleySpec.Estimator.KERNEL
-                && spec.maxCoalitions() < KernelShapEstimator.minCoalitions(m)) {
-            throw new ConfigException("conf key shapley.max-coalitions: " + spec.maxCoalitions() + " is below 2M + 2 = "
-                    + (2 * m + 2) + " for the " + m + " feature groups of " + label
-                    + " (expected at least that many, or enough for all 2^M coalitions)");
-        }
-        int[] outputs;
-        if (spec.outputs().isEmpty()) {
-            outputs = new int[data.outputs()];
-            for (int o = 0; o < outputs.length; o++) {
-                outputs[o] = o;
-            }
-        } else {
-            outputs = spec.outputs().stream().mapToInt(Integer::intValue).toArray();
-            for (int o : outputs) {
-                if (o >= data.outputs()) {
-                    throw new ConfigException("conf key shapley.outputs: " + o + " is out of range for " + label
-                            + " (expected 0.." + (data.outputs() - 1) + ")");
-                }
-            }
-        }
+        int[] outputs = checkedOutputs(spec, groups.size(), data.outputs(), label);
         BackgroundSummary.Summary background = BackgroundSummary.of(data.split(PreparedData.TRAIN),
                 spec.backgroundMethod(), spec.backgroundSize(), conf.seed(), "the training split of " + label);
         Dataset<Row> rows = ExplainInputs.spread(
@@ -168,6 +147,35 @@ public final class ShapleyWorkflow {
                     + " split of " + label + " (expected at least one)");
         }
         return new Plan(variant, groups, outputs, rows, background, sageData, sageLabels);
+    }
+
+    /**
+     * Checks the shapley section against a model's {@code m} feature groups and {@code modelOutputs} outputs, and returns
+     * the outputs to explain. The audit calls it before it builds any variant, so a conf that cannot work on this data
+     * fails in seconds rather than after training.
+     */
+    public static int[] checkedOutputs(ShapleySpec spec, int m, int modelOutputs, String label) {
+        if (spec.estimator() == ShapleySpec.Estimator.KERNEL
+                && spec.maxCoalitions() < KernelShapEstimator.minCoalitions(m)) {
+            throw new ConfigException("conf key shapley.max-coalitions: " + spec.maxCoalitions() + " is below 2M + 2 = "
+                    + (2 * m + 2) + " for the " + m + " feature groups of " + label
+                    + " (expected at least that many, or enough for all 2^M coalitions)");
+        }
+        if (spec.outputs().isEmpty()) {
+            int[] all = new int[modelOutputs];
+            for (int o = 0; o < all.length; o++) {
+                all[o] = o;
+            }
+            return all;
+        }
+        int[] outputs = spec.outputs().stream().mapToInt(Integer::intValue).toArray();
+        for (int o : outputs) {
+            if (o >= modelOutputs) {
+                throw new ConfigException("conf key shapley.outputs: " + o + " is out of range for " + label
+                        + " (expected 0.." + (modelOutputs - 1) + ")");
+            }
+        }
+        return outputs;
     }
 
     /** Mean |φ| per output and group over the rows explained, with its standard error. */

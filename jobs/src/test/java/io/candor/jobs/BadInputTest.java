@@ -184,6 +184,18 @@ class BadInputTest {
                 "--set", "model.activation=tanh"), 2, "model.activation", "tanh", "expected relu or identity");
     }
 
+    @Test
+    void anAuditWhoseExplainersCannotWorkOnTheDataFailsBeforeTraining() {
+        assertFails(CliRun.of("audit", "--conf", TestSpark.sampleConf("breast_cancer").toString(), "--date", "2026-11-23",
+                "--set", "output.root=" + out(), "--set", "dataset.path=" + TestSpark.sample("breast_cancer.csv"),
+                "--set", "shapley.max-coalitions=40"), 2, "shapley.max-coalitions", "40 is below 2M + 2 = 62",
+                "30 feature groups of breast_cancer");
+        assertFails(CliRun.of("audit", "--conf", TestSpark.sampleConf("breast_cancer").toString(), "--date", "2026-11-23",
+                "--set", "output.root=" + out(), "--set", "dataset.path=" + TestSpark.sample("breast_cancer.csv"),
+                "--set", "importance.groups.size=[mean_radius, no_such_column]"), 2, "importance.groups.size",
+                "no_such_column", "is not an input of model breast_cancer");
+    }
+
     private CliRun distill(Path dataFile, Path root, String... sets) {
         List<String> args = new ArrayList<>(List.of("distill", "--conf",
                 TestSpark.sampleConf("breast_cancer").toString(), "--set", "output.root=" + root,
