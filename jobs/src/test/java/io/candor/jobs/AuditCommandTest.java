@@ -231,15 +231,8 @@ class AuditCommandTest {
             }
             List<String> rows = new ArrayList<>();
             for (Row r : table(spark, t, date, "true")) {
-                List<String> cells = new ArrayList<>();
-                for (String f : t.schema().fieldNames()) {
-                    if (!f.equals("run_id") && !f.equals("previous_run_id")) {
-                        Object v = r.get(r.fieldIndex(f));
-                        cells.add(f + "=" + (v instanceof scala.collection.Seq<?> s
-                                ? scala.collection.JavaConverters.seqAsJavaList(s).toString() : String.valueOf(v)));
-                    }
-                }
-                rows.add(String.join(",", cells));
+                rows.add(ResultTables.line(r, t.schema().fieldNames(),
+                        f -> f.equals("run_id") || f.equals("previous_run_id")));
             }
             rows.sort(String::compareTo);
             tables.put(t.tableName(), rows);

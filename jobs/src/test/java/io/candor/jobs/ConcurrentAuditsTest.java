@@ -127,15 +127,7 @@ class ConcurrentAuditsTest {
         List<String> out = new ArrayList<>();
         for (Row r : spark.read().schema(t.schema()).option("basePath", path.toString()).parquet(path.toString())
                 .filter("audit_date = '" + date + "' and model = '" + model + "'").collectAsList()) {
-            List<String> cells = new ArrayList<>();
-            for (String f : t.schema().fieldNames()) {
-                if (!f.endsWith("run_id") && !f.endsWith("audit_date")) {
-                    Object v = r.get(r.fieldIndex(f));
-                    cells.add(f + "=" + (v instanceof scala.collection.Seq<?> s
-                            ? scala.collection.JavaConverters.seqAsJavaList(s).toString() : String.valueOf(v)));
-                }
-            }
-            out.add(String.join(",", cells));
+            out.add(ResultTables.line(r, t.schema().fieldNames(), f -> f.endsWith("run_id") || f.endsWith("audit_date")));
         }
         out.sort(String::compareTo);
         return out;

@@ -57,6 +57,19 @@ final class ResultTables {
         });
     }
 
+    /** One row as {@code field=value} cells joined by commas (arrays as lists), leaving out the {@code skipped} fields. */
+    static String line(Row r, String[] fields, java.util.function.Predicate<String> skipped) {
+        List<String> cells = new ArrayList<>();
+        for (String f : fields) {
+            if (!skipped.test(f)) {
+                Object v = r.get(r.fieldIndex(f));
+                cells.add(f + "=" + (v instanceof Seq<?> s
+                        ? scala.collection.JavaConverters.seqAsJavaList(s).toString() : String.valueOf(v)));
+            }
+        }
+        return String.join(",", cells);
+    }
+
     private static Rows rows(Dataset<Row> df) {
         StructField[] fields = df.schema().fields();
         record Line(String key, double[] values) {
