@@ -1,0 +1,224 @@
+package io.candor.explain;
+
+import io.candor.testing.TestSpark;
+import io.candor.util.InputException;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import scala.collection.JavaConverters;
+import scala.collection.Seq;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.apache.spark.sql.functions.col;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A Spark application's use of {@link KernelShap}: its own DataFrame ({@code features} vector, {@code row_id}) and its
+ * own DL4J network, trained here in plain Java, with no Candor conf or artifact. The fitted Pipeline saves and loads
+ * back giving the same bits, values add up to the prediction, partitioning does not change them, and transform runs
+ * no job before an action.
+ */
+class KernelShapPipelineTest {
+    private static final int ROWS = 200;
+    private static final int FEATURES = 5;
+    private static final int CLASSES = 2;
+    /** Below 2^5 - 2 = 30 coalitions, so KernelSHAP samples and the (seed, row id) draws matter. */
+    private static final int MAX_COALITIONS = 16;
+    private static final int BACKGROUND = 8;
+
+    private static SparkSession spark;
+    private static Dataset<Row> data;
+    private static MultiLayerNetwork network;
+
+    @BeforeAll
+    static void applicationData() {
+        spark = TestSpark.session();
+        SplittableRandom random = new SplittableRandom(3);
+        List<Row> rows = new ArrayList<>();
+        double[][] x = new double[ROWS][FEATURES];
+        double[][] y = new double[ROWS][CLASSES];
+        for (int i = 0; i < ROWS; i++) {
+            for (int j = 0; j < FEATURES; j++) {
+                x[i][j] = random.nextGaussian();
+            }
+            int label = x[i][0] + 0.5 * x[i][1] * x[i][2] - 0.3 * x[i][3] > 0 ? 1 : 0;
+            y[i][label] = 1;
+            rows.add(RowFactory.create((long) i, Vectors.dense(x[i]), (double) label));
+        }
+        StructType schema = new StructType().add("row_id", DataTypes.LongType, false)
+                .add("features", SQLDataTypes.VectorType(), false).add("label", DataTypes.DoubleType, false);
+        data = spark.createDataFrame(rows, schema);
+        network = trainedNetwork(x, y);
+    }
+
+    private static MultiLayerNetwork trainedNetwork(double[][] x, double[][] y) {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(7).dataType(DataType.FLOAT)
+                .updater(new Adam(0.01)).list()
+                .layer(new DenseLayer.Builder().nIn(FEATURES).nOut(8).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(8).nOut(CLASSES)
+                        .activation(Activation.SOFTMAX).build())
+                .build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        DataSet train = new DataSet(Nd4j.create(x).castTo(DataType.FLOAT), Nd4j.create(y).castTo(DataType.FLOAT));
+        for (int epoch = 0; epoch < 20; epoch++) {
+            net.fit(train);
+        }
+        return net;
+    }
+
+    private static KernelShap kernelShap() {
+        return new KernelShap().setNetwork(network).setMaxCoalitions(MAX_COALITIONS).setBackgroundSize(BACKGROUND)
+                .setSeed(11);
+    }
+
+    @Test
+    void savedPipelineLoadsBackAndGivesTheSameValuesAddingUpToThePrediction(@TempDir Path dir) throws Exception {
+        PipelineModel fitted = new Pipeline().setStages(new PipelineStage[] {kernelShap()}).fit(data);
+        Map<Long, List<double[]>> before = values(fitted.transform(data));
+
+        String path = dir.resolve("kernel-shap-pipeline").toString();
+        fitted.write().overwrite().save(path);
+        PipelineModel loaded = PipelineModel.load(path);
+        Map<Long, List<double[]>> after = values(loaded.transform(data));
+
+        assertEquals(ROWS, before.size(), "rows explained");
+        assertBitIdentical(before, after, "after save and load");
+        for (Map.Entry<Long, List<double[]>> e : before.entrySet()) {
+            List<double[]> r = e.getValue();
+            for (int o = 0; o < CLASSES; o++) {
+                double[] phi = r.get(o);
+                double base = r.get(CLASSES)[o];
+                double prediction = r.get(CLASSES + 1)[o];
+                double sum = base;
+                for (double v : phi) {
+                    sum += v;
+                }
+                assertEquals(prediction, sum, 1e-9, "row " + e.getKey() + " output " + o + ": base + Σφ");
+                assertEquals(FEATURES, phi.length, "values per output");
+            }
+        }
+        // The prediction column is the network's own output (computed in double, the network trained in float).
+        double[] p0 = network.output(Nd4j.create(new double[][] {firstFeatures()}).castTo(DataType.FLOAT))
+                .castTo(DataType.DOUBLE).toDoubleVector();
+        assertEquals(p0[1], before.get(0L).get(CLASSES + 1)[1], 1e-5, "row 0 prediction against the network");
+    }
+
+    @Test
+    void repartitionedInputGivesTheSameBits() {
+        KernelShapModel model = kernelShap().fit(data);
+        Map<Long, List<double[]>> one = values(model.transform(data.coalesce(1)));
+        Map<Long, List<double[]>> five = values(model.transform(data.repartition(5, col("label"))));
+        assertBitIdentical(one, five, "one partition against five");
+    }
+
+    @Test
+    void transformRunsNoJobBeforeAnAction() throws Exception {
+        KernelShapModel model = kernelShap().setOutputs(1).fit(data);
+        AtomicInteger jobs = new AtomicInteger();
+        SparkListener counter = new SparkListener() {
+            @Override
+            public void onJobStart(SparkListenerJobStart jobStart) {
+                jobs.incrementAndGet();
+            }
+        };
+        spark.sparkContext().listenerBus().waitUntilEmpty();
+        spark.sparkContext().addSparkListener(counter);
+        try {
+            Dataset<Row> explained = model.transform(data.repartition(3));
+            spark.sparkContext().listenerBus().waitUntilEmpty();
+            assertEquals(0, jobs.get(), "jobs run by transform");
+            assertEquals(List.of("row_id", "features", "label", "shap_values", "shap_base", "shap_prediction"),
+                    List.of(explained.columns()), "columns");
+            assertEquals(ROWS, explained.select("shap_values").collectAsList().size(), "rows after the action");
+            spark.sparkContext().listenerBus().waitUntilEmpty();
+            assertTrue(jobs.get() > 0, "the listener sees the action's jobs");
+        } finally {
+            spark.sparkContext().removeSparkListener(counter);
+        }
+    }
+
+    @Test
+    void missingFeaturesColumnIsRejectedByName() {
+        KernelShap stage = kernelShap().setFeaturesCol("inputs");
+        InputException e = assertThrows(InputException.class, () -> stage.transformSchema(data.schema()));
+        assertTrue(e.getMessage().contains("featuresCol \"inputs\" is not a column of the input"), e.getMessage());
+        assertTrue(e.getMessage().contains("row_id, features, label"), e.getMessage());
+        InputException id = assertThrows(InputException.class,
+                () -> kernelShap().setIdCol("id").transformSchema(data.schema()));
+        assertTrue(id.getMessage().contains("idCol \"id\" is not a column of the input"), id.getMessage());
+    }
+
+    private static double[] firstFeatures() {
+        Row first = data.where(col("row_id").equalTo(0L)).first();
+        return ((org.apache.spark.ml.linalg.Vector) first.get(1)).toArray();
+    }
+
+    /** Row id to [φ of each output..., base per output, prediction per output]. */
+    private static Map<Long, List<double[]>> values(Dataset<Row> explained) {
+        Map<Long, List<double[]>> out = new TreeMap<>();
+        for (Row r : explained.select("row_id", "shap_values", "shap_base", "shap_prediction").collectAsList()) {
+            List<double[]> parts = new ArrayList<>();
+            for (Seq<Double> phi : r.<Seq<Double>>getList(1)) {
+                parts.add(doubles(JavaConverters.seqAsJavaList(phi)));
+            }
+            parts.add(doubles(r.getList(2)));
+            parts.add(doubles(r.getList(3)));
+            out.put(r.getLong(0), parts);
+        }
+        return out;
+    }
+
+    private static double[] doubles(List<?> values) {
+        return values.stream().mapToDouble(v -> (Double) v).toArray();
+    }
+
+    private static void assertBitIdentical(Map<Long, List<double[]>> a, Map<Long, List<double[]>> b, String what) {
+        assertEquals(a.keySet(), b.keySet(), what + ": row ids");
+        for (Long id : a.keySet()) {
+            List<double[]> x = a.get(id);
+            List<double[]> y = b.get(id);
+            assertEquals(x.size(), y.size(), what + ": row " + id);
+            for (int k = 0; k < x.size(); k++) {
+                assertEquals(x.get(k).length, y.get(k).length, what + ": row " + id + " part " + k);
+                for (int j = 0; j < x.get(k).length; j++) {
+                    assertEquals(Double.doubleToRawLongBits(x.get(k)[j]), Double.doubleToRawLongBits(y.get(k)[j]),
+                            what + ": row " + id + " part " + k + " value " + j);
+                }
+            }
+        }
+    }
+}
