@@ -49,6 +49,8 @@ public final class KernelShap extends Estimator<KernelShapModel> implements Kern
     private final String uid;
     private final Declared declared;
     private byte[] networkZip;
+    /** The network's inputs and outputs, read once from {@code networkZip}. */
+    private int[] shape;
 
     public KernelShap() {
         this(Identifiable.randomUID("kernelShap"));
@@ -76,7 +78,7 @@ public final class KernelShap extends Estimator<KernelShapModel> implements Kern
                     + "MultiLayerNetwork");
         }
         byte[] zip = new Network(network).toBytes();
-        KernelShapModel.shapeOf(zip);
+        this.shape = KernelShapModel.shapeOf(zip);
         this.networkZip = zip;
         return this;
     }
@@ -101,7 +103,6 @@ public final class KernelShap extends Estimator<KernelShapModel> implements Kern
     public StructType transformSchema(StructType schema) {
         StructType out = validateAndTransformSchema(schema);
         if (networkZip != null) {
-            int[] shape = KernelShapModel.shapeOf(networkZip);
             KernelShapModel.checkAgainstNetwork(this, shape[0], shape[1]);
         }
         return out;
@@ -126,6 +127,7 @@ public final class KernelShap extends Estimator<KernelShapModel> implements Kern
     public KernelShap copy(ParamMap extra) {
         KernelShap copy = copyValues(new KernelShap(uid), extra);
         copy.networkZip = networkZip;
+        copy.shape = shape;
         return copy;
     }
 
@@ -169,6 +171,7 @@ public final class KernelShap extends Estimator<KernelShapModel> implements Kern
                 FileSystem fs = network.getFileSystem(sc().hadoopConfiguration());
                 if (fs.exists(network)) {
                     stage.networkZip = KernelShapModel.readBytes(sc(), network);
+                    stage.shape = KernelShapModel.shapeOf(stage.networkZip);
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("reading " + network + " failed", e);
