@@ -138,6 +138,25 @@ class KernelShapPipelineTest {
     }
 
     @Test
+    void unfittedStageSavesWithItsParamsAndNetwork(@TempDir Path dir) throws Exception {
+        KernelShap stage = kernelShap().setOutputs(1).setOutputCol("phi");
+        String path = dir.resolve("kernel-shap").toString();
+        stage.save(path);
+        KernelShap loaded = KernelShap.load(path);
+        assertEquals(stage.uid(), loaded.uid(), "uid");
+        assertEquals(List.of(stage.getFeaturesCol(), stage.getIdCol(), stage.getOutputCol(), stage.getSeed(),
+                        stage.getMaxCoalitions(), stage.getBackgroundSize(), stage.getBatchValues()),
+                List.of(loaded.getFeaturesCol(), loaded.getIdCol(), loaded.getOutputCol(), loaded.getSeed(),
+                        loaded.getMaxCoalitions(), loaded.getBackgroundSize(), loaded.getBatchValues()), "params");
+        assertEquals("[1]", java.util.Arrays.toString(loaded.getOutputs()), "outputs");
+        assertTrue(loaded.hasNetwork(), "network loaded");
+        KernelShapModel a = stage.fit(data);
+        KernelShapModel b = loaded.fit(data);
+        assertTrue(java.util.Arrays.deepEquals(a.backgroundRows(), b.backgroundRows()), "background rows");
+        assertTrue(java.util.Arrays.equals(a.backgroundWeights(), b.backgroundWeights()), "background weights");
+    }
+
+    @Test
     void repartitionedInputGivesTheSameBits() {
         KernelShapModel model = kernelShap().fit(data);
         Map<Long, List<double[]>> one = values(model.transform(data.coalesce(1)));
