@@ -182,12 +182,30 @@ class KernelShapPipelineTest {
             assertEquals(0, jobs.get(), "jobs run by transform");
             assertEquals(List.of("row_id", "features", "label", "shap_values", "shap_base", "shap_prediction"),
                     List.of(explained.columns()), "columns");
-            assertEquals(ROWS, explained.select("shap_values").collectAsList().size(), "rows after the action");
+            List<Row> rows = explained.select("shap_values").collectAsList();
+            assertEquals(ROWS, rows.size(), "rows after the action");
+            assertEquals(1, rows.get(0).getList(0).size(), "explained outputs (setOutputs(1))");
             spark.sparkContext().listenerBus().waitUntilEmpty();
             assertTrue(jobs.get() > 0, "the listener sees the action's jobs");
         } finally {
             spark.sparkContext().removeSparkListener(counter);
         }
+    }
+
+    @Test
+    void knobParamsTakeTheirDefaultAndDocFromTheKnobs() {
+        KernelShap stage = new KernelShap();
+        assertEquals(io.candor.config.Knobs.RUN_SEED.defaultValue(), stage.getSeed(), "seed");
+        assertEquals(io.candor.config.Knobs.SHAPLEY_MAX_COALITIONS.defaultValue(), stage.getMaxCoalitions(),
+                "maxCoalitions");
+        assertEquals(io.candor.config.Knobs.SHAPLEY_BACKGROUND_SIZE.defaultValue(), stage.getBackgroundSize(),
+                "backgroundSize");
+        assertEquals(io.candor.config.Knobs.SHAPLEY_BATCH_VALUES.defaultValue(), stage.getBatchValues(),
+                "batchValues");
+        assertEquals(0, stage.getOutputs().length, "outputs (empty: every output)");
+        assertEquals(io.candor.config.Knobs.SHAPLEY_MAX_COALITIONS.doc(), stage.maxCoalitions().doc(), "doc");
+        assertEquals(List.of("features", "row_id", "shap_values"),
+                List.of(stage.getFeaturesCol(), stage.getIdCol(), stage.getOutputCol()), "column defaults");
     }
 
     @Test
