@@ -40,6 +40,8 @@ class DriverCollectsTest {
                     new Site(Size.BOUNDED, "distinct (fingerprint, teacher) keys of a stored logits table"))),
             Map.entry("io/candor/explain/shapley/BackgroundSummary.java", List.of(
                     new Site(Size.BOUNDED, "the sampled background, limit shapley.background.size"))),
+            Map.entry("io/candor/explain/KernelShapModel.java", List.of(
+                    new Site(Size.BOUNDED, "the saved background, backgroundSize rows"))),
             Map.entry("io/candor/quant/CalibrationPass.java", List.of(
                     new Site(Size.BOUNDED, "one activation-range summary per partition (partitions x layers)"))),
             Map.entry("io/candor/explain/PermutationImportanceJob.java", List.of(
