@@ -44,6 +44,8 @@ class AuditCommandTest {
     private static final String NIGHT_2 = "2026-11-21";
     /** Small but real: every stage trains, quantizes, distills and explains. */
     private static final String[] SMALL = {"train.epochs=12", "qat.epochs=1", "distill.epochs=12",
+        // The sample conf's 8-unit student needs its 30 epochs; in 12 its int8 twin drifts past the default threshold.
+        "distill.student.hidden=[16]",
         "distill.qat-epochs=1", "importance.n-repeats=3", "shapley.sample-rows=12", "shapley.max-coalitions=128",
         "shapley.background.size=8", "shapley.sage.rows=150", "shapley.sage.max-permutation-pairs=256",
         // 98 test rows and 3 repeats rank the many near-zero features noisily; drift thresholds stay at defaults.
