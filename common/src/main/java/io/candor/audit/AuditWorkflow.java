@@ -13,6 +13,7 @@ import io.candor.explain.ShapleyWorkflow;
 import io.candor.model.ModelArtifact;
 import io.candor.model.ModelSpec;
 import io.candor.quant.QatWorkflow;
+import io.candor.quant.QuantizedTwin;
 import io.candor.report.HtmlReport;
 import io.candor.report.ReportModel;
 import io.candor.store.RunLease;
@@ -136,7 +137,8 @@ public final class AuditWorkflow {
     private static void requireQuantizable(CandorConf conf) {
         String activation = conf.model().activation().toLowerCase(java.util.Locale.ROOT);
         if (conf.audit().qat() && conf.model().source() == ModelSpec.Source.TRAIN
-                && !activation.equals("relu") && !activation.equals("identity")) {
+                && !QuantizedTwin.fusesIntoRequantization(org.nd4j.linalg.activations.Activation
+                .valueOf(activation.toUpperCase(java.util.Locale.ROOT)).getActivationFunction())) {
             throw new io.candor.config.ConfigException("conf key model.activation: " + activation + " cannot be"
                     + " quantized to integer-only inference, which audit.qat = true builds (expected relu or identity,"
                     + " or audit.qat = false)");

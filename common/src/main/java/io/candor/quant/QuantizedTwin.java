@@ -394,10 +394,15 @@ public final class QuantizedTwin {
         }
     }
 
-    private static void requireHidden(IActivation fn, String where) {
+    /** Whether a hidden layer's activation fuses into integer requantization: plain ReLU or identity. */
+    public static boolean fusesIntoRequantization(IActivation fn) {
         boolean relu = fn instanceof ActivationReLU r && r.getMax() == null && r.getThreshold() == null
                 && r.getNegativeSlope() == null;
-        if (!relu && !(fn instanceof ActivationIdentity)) {
+        return relu || fn instanceof ActivationIdentity;
+    }
+
+    private static void requireHidden(IActivation fn, String where) {
+        if (!fusesIntoRequantization(fn)) {
             throw new InputException(where + ": activation " + fn + " cannot be fused into integer requantization;"
                     + " expected RELU or IDENTITY");
         }
