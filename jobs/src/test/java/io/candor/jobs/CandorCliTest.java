@@ -6,6 +6,7 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -80,6 +81,25 @@ class CandorCliTest {
         CliRun help = CliRun.of("bench", "importance", "--help");
         assertEquals(0, help.exitCode());
         assertTrue(help.out().contains("explainer efficiency"), help.out());
+    }
+
+    @Test
+    void benchScaleRunsThePipelineOnGeneratedDataAndCleansUp(@TempDir Path tmp) throws Exception {
+        Path work = tmp.resolve("scale");
+        CliRun run = CliRun.of("bench", "scale", "--conf", TestSpark.projectRoot().resolve("conf/bench/scale.conf")
+                .toString(), "--sizes", "300,600", "--features", "4", "--work-dir", work.toString(),
+                "--set", "shapley.sample-rows=3", "--set", "shapley.sage.rows=100",
+                "--set", "shapley.sage.max-permutation-pairs=64", "--set", "importance.n-repeats=1");
+        assertEquals(0, run.exitCode(), run.err());
+        for (String size : List.of("         300", "         600")) {
+            assertTrue(run.out().lines().anyMatch(l -> l.startsWith(size) && l.contains("MiB")), run.out());
+        }
+        assertTrue(run.out().contains("slope:") && run.out().contains("time per row, largest / second-largest size"),
+                run.out());
+        try (var left = Files.list(work)) {
+            assertEquals(List.of(), left.filter(p -> p.getFileName().toString().startsWith("rows-")).toList(),
+                    "each size's data and tables are deleted after it");
+        }
     }
 
     private static String[] concat(String first, String... rest) {
