@@ -9,8 +9,8 @@ Usage: submit-scripts/run-local.sh <command> <conf> [more candor args...]
   e.g. submit-scripts/run-local.sh train conf/samples/breast_cancer.conf --set train.epochs=5
        submit-scripts/run-local.sh bench importance conf/samples/digits.conf
 
-Commands: those of `candor --help` (now: train, qat, distill, importance, shapley, bench importance,
-bench shapley).
+Commands: those of `candor --help` (now: train, qat, distill, importance, shapley, audit, bench importance,
+bench shapley, bench scale).
 Builds the jar first if it is missing. Uses $SPARK_HOME/bin/spark-submit when SPARK_HOME is set,
 otherwise Spark's SparkSubmit from the Maven-resolved Spark jars (needs only Java 17 and Maven).
 
