@@ -62,9 +62,9 @@ class DriverCollectsTest {
             Map.entry("io/candor/audit/AuditWorkflow.java", List.of(
                     new Site(Size.ROW_SIZED, "the test split's feature values, for the report's SHAP plot"))),
             Map.entry("io/candor/explain/ImportanceBenchmark.java", List.of(
-                    new Site(Size.ROW_SIZED, "the benchmark's test split, local by design"))),
+                    new Site(Size.BOUNDED, "the benchmark's matrix: at most MAX_ROWS test rows"))),
             Map.entry("io/candor/explain/ShapleyBenchmark.java", List.of(
-                    new Site(Size.ROW_SIZED, "the benchmark's rows, local by design"))));
+                    new Site(Size.BOUNDED, "the benchmark's --rows sample of test rows"))));
 
     @Test
     void everyCollectToTheDriverIsListedWithWhyItIsBounded() throws IOException {
