@@ -288,7 +288,8 @@ public final class QatWorkflow {
      */
     static double[] agreement(JavaRDD<Tuple3<Long, Double, double[]>> a, JavaRDD<Tuple3<Long, Double, double[]>> b,
                               PreparedData data) {
-        return agreement(a, b, data.isClassification(), AGREEMENT_TOLERANCE * data.featurizer().normalizer().labelStd());
+        double tolerance = AGREEMENT_TOLERANCE * data.featurizer().normalizer().labelStd();
+        return agreement(a, b, data.isClassification(), tolerance);
     }
 
     /** {@link #agreement(JavaRDD, JavaRDD, PreparedData)} with regression outputs alike within {@code tolerance}. */

@@ -40,7 +40,7 @@ public final class TrainWorkflow {
 
     /**
      * @param metrics per split ("train", "test"), metric name to value
-     * @param predictions per split, the lazy scored rows behind those metrics ({@link Evaluator#predict})
+     * @param predictions per split, the lazy scored rows behind those metrics (see {@link Evaluator#predict})
      */
     public record Outcome(String runId, String model, String variant, Map<String, LinkedHashMap<String, Double>> metrics,
                           Map<String, JavaRDD<Tuple3<Long, Double, double[]>>> predictions, String artifactPath,
