@@ -54,9 +54,7 @@ class DriverCollectsTest {
             Map.entry("io/candor/explain/ShapleyWorkflow.java", List.of(
                     new Site(Size.ROW_SIZED, "SAGE's rows (shapley.sage.rows, every row when 0)"))),
             Map.entry("io/candor/train/Evaluator.java", List.of(
-                    new Site(Size.ROW_SIZED, "every prediction of a split, for the metrics"))),
-            Map.entry("io/candor/quant/QatWorkflow.java", List.of(
-                    new Site(Size.ROW_SIZED, "every prediction of the reported split (Evaluator.collect)"))),
+                    new Site(Size.BOUNDED, "AUC: one count of negatives per partition of the sorted scores"))),
             Map.entry("io/candor/audit/AuditTables.java", List.of(
                     new Site(Size.ROW_SIZED, "tonight's rows of a table, shap_values included"))),
             Map.entry("io/candor/audit/AuditWorkflow.java", List.of(

@@ -199,14 +199,19 @@ public final class AuditWorkflow {
         PreparedData data = loaded.get(0).data();
         AuditTables tables = new AuditTables(spark, root, staging, date, audit.modelName());
         Night night = Night.of(tables, data.isClassification(), variants);
-        Map<String, Evaluator.Predictions> predictions = new LinkedHashMap<>();
+        Map<String, org.apache.spark.api.java.JavaRDD<scala.Tuple3<Long, Double, double[]>>> predictions =
+                new LinkedHashMap<>();
         for (ExplainInputs.Variant v : loaded) {
+            // Persisted: every pair joins it again.
             predictions.put(v.name(), Evaluator.predict(spark, v.artifact().networkZip(),
                     v.data().split(PreparedData.TEST), v.inputs(), v.data().isClassification(),
-                    v.data().featurizer().normalizer()));
+                    v.data().featurizer().normalizer())
+                    .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK()));
         }
         AuditSpec spec = audit.audit();
-        List<VariantComparison.Pair> pairs = VariantComparison.pairs(night, predictions, spec.topK());
+        List<VariantComparison.Pair> pairs = VariantComparison.pairs(night, predictions, data.isClassification(),
+                spec.topK());
+        predictions.values().forEach(p -> p.unpersist(false));
         List<Breach> breaches = new ArrayList<>(Thresholds.night(spec.thresholds(), night, teacher, pairs));
         Drift.Result drift = Drift.against(tables, night, spec);
         breaches.addAll(drift.breaches());

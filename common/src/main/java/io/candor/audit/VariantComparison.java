@@ -1,11 +1,13 @@
 package io.candor.audit;
 
 import io.candor.train.Evaluator;
+import io.candor.train.MetricStats;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import scala.Tuple3;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +30,8 @@ final class VariantComparison {
     }
 
     /** Every pair (a, b) with a before b in {@code night.variants()}. */
-    static List<Pair> pairs(AuditWorkflow.Night night, Map<String, Evaluator.Predictions> predictions, int topK) {
+    static List<Pair> pairs(AuditWorkflow.Night night, Map<String, JavaRDD<Tuple3<Long, Double, double[]>>> predictions,
+                            boolean classification, int topK) {
         Map<String, Map<List<Long>, double[]>> shap = night.shap();
         List<Pair> pairs = new ArrayList<>();
         List<String> variants = night.variants();
@@ -49,8 +52,8 @@ final class VariantComparison {
                 Map<String, Double> sa = night.sage().getOrDefault(a, Map.of());
                 Map<String, Double> sb = night.sage().getOrDefault(b, Map.of());
                 double[] cosine = shapCosine(shap.getOrDefault(a, Map.of()), shap.getOrDefault(b, Map.of()));
-                Evaluator.Predictions pa = predictions.get(a);
-                pairs.add(new Pair(a, b, pa.size(), agreement(pa, predictions.get(b)), night.metric(a), night.metric(b),
+                double[] agreement = agreement(predictions.get(a), predictions.get(b), classification);
+                pairs.add(new Pair(a, b, (long) agreement[1], agreement[0], night.metric(a), night.metric(b),
                         deltas, RankAgreement.spearman(ia, ib), RankAgreement.kendall(ia, ib),
                         RankAgreement.spearman(sa, sb), RankAgreement.kendall(sa, sb),
                         RankAgreement.topKOverlap(ia, ib, topK), RankAgreement.topKOverlap(sa, sb, topK), cosine[0],
@@ -73,30 +76,32 @@ final class VariantComparison {
     }
 
     /**
-     * Fraction of rows on which two variants predict the same: the same class, or for regression values within
-     * {@link #REGRESSION_AGREEMENT_TOLERANCE} of the label's standard deviation. Rows are matched by id.
+     * {fraction of rows on which two variants predict the same, rows of {@code a}}: the same class, or for regression
+     * values within {@link #REGRESSION_AGREEMENT_TOLERANCE} of the standard deviation of {@code a}'s labels. Rows are
+     * matched by id in a join; only counts (and the labels' exact sums) reach the driver.
      */
-    static double agreement(Evaluator.Predictions a, Evaluator.Predictions b) {
-        Map<Long, Integer> index = new java.util.HashMap<>();
-        for (int i = 0; i < b.size(); i++) {
-            index.put(b.rowIds()[i], i);
+    static double[] agreement(JavaRDD<Tuple3<Long, Double, double[]>> a, JavaRDD<Tuple3<Long, Double, double[]>> b,
+                              boolean classification) {
+        long rows;
+        double tolerance;
+        if (classification) {
+            rows = a.count();
+            tolerance = 0;
+        } else {
+            MetricStats labels = a.treeAggregate(MetricStats.regression(), (s, t) -> s.add(t._3()[0], t._2()),
+                    MetricStats::merge);
+            rows = labels.rows();
+            tolerance = rows == 0 ? 0 : REGRESSION_AGREEMENT_TOLERANCE * labels.labelStd();
         }
-        boolean classification = a.outputs().length > 0 && a.outputs()[0].length > 1;
-        double tolerance = REGRESSION_AGREEMENT_TOLERANCE * std(a.labels());
-        long same = 0;
-        long matched = 0;
-        for (int i = 0; i < a.size(); i++) {
-            Integer j = index.get(a.rowIds()[i]);
-            if (j == null) {
-                continue;
+        long[] counts = Evaluator.joinByRowId(a, b).aggregate(new long[2], (c, pair) -> {
+            c[0]++;
+            if (classification ? argmax(pair._1()) == argmax(pair._2())
+                    : Math.abs(pair._1()[0] - pair._2()[0]) <= tolerance) {
+                c[1]++;
             }
-            matched++;
-            if (classification ? argmax(a.outputs()[i]) == argmax(b.outputs()[j])
-                    : Math.abs(a.outputs()[i][0] - b.outputs()[j][0]) <= tolerance) {
-                same++;
-            }
-        }
-        return matched == 0 ? Double.NaN : same / (double) matched;
+            return c;
+        }, (x, y) -> new long[] {x[0] + y[0], x[1] + y[1]});
+        return new double[] {counts[0] == 0 ? Double.NaN : counts[1] / (double) counts[0], rows};
     }
 
     /** Mean cosine similarity of the rows' attribution vectors, over (row, output) keys both have; and that count. */
@@ -128,10 +133,5 @@ final class VariantComparison {
             }
         }
         return best;
-    }
-
-    private static double std(double[] v) {
-        double mean = Arrays.stream(v).average().orElse(0);
-        return Math.sqrt(Arrays.stream(v).map(x -> (x - mean) * (x - mean)).average().orElse(0));
     }
 }

@@ -25,14 +25,17 @@ import io.candor.train.Evaluator;
 import io.candor.train.Metrics;
 import io.candor.train.TrainWorkflow;
 import io.candor.util.CandorVersion;
+import io.candor.util.ExactSum;
 import io.candor.util.InputException;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
@@ -63,6 +66,8 @@ public final class QatWorkflow {
     public static final String INTEGER_MODEL = "integer-model.cqm";
     public static final String ONNX_MODEL = "model.onnx";
     private static final Logger LOG = LoggerFactory.getLogger(QatWorkflow.class);
+    /** Regression outputs of the integer model and the twin "agree" within this fraction of the label's std. */
+    static final double AGREEMENT_TOLERANCE = 0.01;
 
     private QatWorkflow() {
     }
@@ -148,13 +153,15 @@ public final class QatWorkflow {
         Map<String, LinkedHashMap<String, Double>> metrics = new LinkedHashMap<>();
         Map<String, LinkedHashMap<String, Double>> fp32Metrics = new LinkedHashMap<>();
         Map<String, Long> splitRows = Map.of(PreparedData.TRAIN, data.trainRows(), PreparedData.TEST, data.testRows());
-        Map<String, Evaluator.Predictions> integerPredictions = new LinkedHashMap<>();
+        Map<String, JavaRDD<Tuple3<Long, Double, double[]>>> integerPredictions = new LinkedHashMap<>();
         for (String split : List.of(PreparedData.TRAIN, PreparedData.TEST)) {
             if (splitRows.get(split) == 0) {
                 continue;
             }
             Dataset<Row> rows = data.split(split);
-            Evaluator.Predictions p = predictInteger(spark, integerBytes, rows, width, data);
+            // Kept for the metrics' passes and the agreement below, so the integer model runs once per row.
+            JavaRDD<Tuple3<Long, Double, double[]>> p = predictInteger(spark, integerBytes, rows, width, data)
+                    .persist(StorageLevel.MEMORY_AND_DISK());
             integerPredictions.put(split, p);
             metrics.put(split, Evaluator.metrics(p, data.outputs(), data.isClassification()));
             fp32Metrics.put(split, Evaluator.metrics(Evaluator.predict(spark, fp32Zip, rows, width,
@@ -164,6 +171,7 @@ public final class QatWorkflow {
         String reported = metrics.containsKey(PreparedData.TEST) ? PreparedData.TEST : PreparedData.TRAIN;
         double[] agreement = agreement(integerPredictions.get(reported), Evaluator.predict(spark, twinZip,
                 data.split(reported), width, data.isClassification(), data.featurizer().normalizer()), data);
+        integerPredictions.values().forEach(p -> p.unpersist(false));
         String headline = data.isClassification() ? "accuracy" : "rmse";
         LOG.info("{} {}: {} {} {} (fp32 {}); integer model agrees with the fake-quant twin on {}% of rows, mean"
                         + " |output difference| {}; integer model {} bytes, fp32 parameters {} bytes",
@@ -244,24 +252,23 @@ public final class QatWorkflow {
         return network.multiLayer();
     }
 
-    /** The integer model's predictions, computed on the executors with the integer artifact broadcast. */
-    static Evaluator.Predictions predictInteger(SparkSession spark, byte[] integerBytes, Dataset<Row> rows, int width,
-                                                PreparedData data) {
+    /**
+     * The integer model's scored rows, computed on the executors with the integer artifact broadcast; lazy, the
+     * broadcast living as long as the RDD.
+     */
+    static JavaRDD<Tuple3<Long, Double, double[]>> predictInteger(SparkSession spark, byte[] integerBytes,
+                                                                 Dataset<Row> rows, int width, PreparedData data) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<byte[]> model = jsc.broadcast(integerBytes);
-        try {
-            return Evaluator.collect(rows.select(TabularReader.ROW_ID, Featurizer.FEATURES, TabularReader.LABEL)
-                    .javaRDD()
-                    .mapPartitions(it -> {
-                        PreparedIntegerModel m = PreparedIntegerModel.of(IntegerModelFile.read(model.value(),
-                                "broadcast integer model"));
-                        return BatchedInference.map(it, 1, width, (flat, n) -> toFloat(m.outputs(flat, n)),
-                                BatchedInference.DEFAULT_BATCH,
-                                (row, output) -> new Tuple3<>(row.getLong(0), row.getDouble(2), output));
-                    }), data.isClassification(), data.featurizer().normalizer());
-        } finally {
-            model.destroy();
-        }
+        return Evaluator.onLabelScale(rows.select(TabularReader.ROW_ID, Featurizer.FEATURES, TabularReader.LABEL)
+                .javaRDD()
+                .mapPartitions(it -> {
+                    PreparedIntegerModel m = PreparedIntegerModel.of(IntegerModelFile.read(model.value(),
+                            "broadcast integer model"));
+                    return BatchedInference.map(it, 1, width, (flat, n) -> toFloat(m.outputs(flat, n)),
+                            BatchedInference.DEFAULT_BATCH,
+                            (row, output) -> new Tuple3<>(row.getLong(0), row.getDouble(2), output));
+                }), data.isClassification(), data.featurizer().normalizer());
     }
 
     private static float[][] toFloat(double[][] values) {
@@ -275,27 +282,54 @@ public final class QatWorkflow {
         return out;
     }
 
-    /** {share of rows predicted alike, mean |output difference|} of two prediction sets over the same rows. */
-    static double[] agreement(Evaluator.Predictions a, Evaluator.Predictions b, PreparedData data) {
-        int n = a.size();
-        int same = 0;
-        double diff = 0;
-        long values = 0;
-        double tolerance = 0.01 * data.featurizer().normalizer().labelStd();
-        for (int i = 0; i < n; i++) {
-            double[] x = a.outputs()[i];
-            double[] y = b.outputs()[i];
-            if (data.isClassification()) {
+    /**
+     * {share of rows predicted alike, mean |output difference|} of two scored RDDs, over the rows both hold (matched
+     * by row id): counts and an exact sum merged on the driver, so the result does not depend on the partitioning.
+     */
+    static double[] agreement(JavaRDD<Tuple3<Long, Double, double[]>> a, JavaRDD<Tuple3<Long, Double, double[]>> b,
+                              PreparedData data) {
+        double tolerance = AGREEMENT_TOLERANCE * data.featurizer().normalizer().labelStd();
+        return agreement(a, b, data.isClassification(), tolerance);
+    }
+
+    /** {@link #agreement(JavaRDD, JavaRDD, PreparedData)} with regression outputs alike within {@code tolerance}. */
+    static double[] agreement(JavaRDD<Tuple3<Long, Double, double[]>> a, JavaRDD<Tuple3<Long, Double, double[]>> b,
+                              boolean classification, double tolerance) {
+        Agreement total = Evaluator.joinByRowId(a, b).treeAggregate(new Agreement(),
+                (s, pair) -> s.add(pair._1(), pair._2(), classification, tolerance), Agreement::merge);
+        return new double[] {total.rows == 0 ? 1.0 : (double) total.same / total.rows,
+                total.values == 0 ? 0.0 : total.difference.doubleValue() / total.values};
+    }
+
+    /** Mergeable counts behind {@link #agreement}. */
+    private static final class Agreement implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        private final ExactSum difference = new ExactSum();
+        private long rows;
+        private long same;
+        private long values;
+
+        Agreement add(double[] x, double[] y, boolean classification, double tolerance) {
+            rows++;
+            if (classification) {
                 same += Metrics.argmax(x, 0, x.length) == Metrics.argmax(y, 0, y.length) ? 1 : 0;
             } else {
                 same += Math.abs(x[0] - y[0]) <= tolerance ? 1 : 0;
             }
             for (int j = 0; j < x.length; j++) {
-                diff += Math.abs(x[j] - y[j]);
+                difference.add(Math.abs(x[j] - y[j]));
                 values++;
             }
+            return this;
         }
-        return new double[] {n == 0 ? 1.0 : (double) same / n, values == 0 ? 0.0 : diff / values};
+
+        Agreement merge(Agreement other) {
+            difference.merge(other.difference);
+            rows += other.rows;
+            same += other.same;
+            values += other.values;
+            return this;
+        }
     }
 
     /** One row per weighted layer, in the integer model's layer order. */

@@ -1,6 +1,5 @@
 package io.candor.train;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 
 /**
@@ -17,6 +16,8 @@ import java.util.LinkedHashMap;
  *   <li>macro-F1 averages over the classes present in the labels or the predictions, as scikit-learn's
  *       {@code f1_score(average="macro")} does when it is not given an explicit label list;</li>
  *   <li>AUC is exact (rank-sum with average ranks for ties) and needs both classes present;</li>
+ *   <li>sums are exact and rounded once ({@link MetricStats}), so a metric is the same double as the one the
+ *       distributed path merges from per-partition statistics;</li>
  *   <li>R² follows scikit-learn's {@code force_finite} convention when the targets are constant.</li>
  * </ul>
  * Arguments are read, never modified.
@@ -31,14 +32,14 @@ public final class Metrics {
     public static double accuracy(double[][] probs, int[] labels) {
         int k = checkProbs(probs, labels, -1);
         checkLabels(labels, k);
-        return accuracyChecked(probs, labels);
+        return stats(probs, labels, k).accuracy();
     }
 
     /** Mean of {@code -ln p[label]} with {@code p} clipped to {@code [1e-15, 1 - 1e-15]}. */
     public static double logLoss(double[][] probs, int[] labels) {
         int k = checkProbs(probs, labels, -1);
         checkLabels(labels, k);
-        return logLossChecked(probs, labels);
+        return stats(probs, labels, k).logLoss();
     }
 
     /**
@@ -51,12 +52,13 @@ public final class Metrics {
         checkNumClasses(numClasses);
         checkProbs(probs, labels, numClasses);
         checkLabels(labels, numClasses);
-        return macroF1Checked(probs, labels, numClasses);
+        return stats(probs, labels, numClasses).macroF1();
     }
 
     /**
-     * Area under the ROC curve, {@code P(score_pos > score_neg) + P(score_pos == score_neg) / 2}, by the
-     * Mann–Whitney rank-sum with average ranks for tied scores; O(n log n).
+     * Area under the ROC curve, {@code P(score_pos > score_neg) + P(score_pos == score_neg) / 2}: twice the
+     * Mann–Whitney U counted exactly per distinct score ({@link AucCounts}), the same integer as the rank-sum with
+     * average ranks for tied scores; O(n log n).
      *
      * @param labels01 1 for the positive class, 0 for the negative; both must occur
      */
@@ -76,70 +78,30 @@ public final class Metrics {
         long negatives = labels01.length - positives;
         checkArgument(positives > 0 && negatives > 0,
                 "rocAuc needs both classes but labels01 has %s positives and %s negatives", positives, negatives);
-
-        double[] sorted = scores.clone();
-        Arrays.sort(sorted);
-        // Twice the rank sum is an integer (average ranks are half-integers), so accumulating it in a long keeps the
-        // statistic exact until the final division, whatever n.
-        long twiceRankSum = 0;
-        for (int i = 0; i < scores.length; i++) {
-            if (labels01[i] == 1) {
-                int lo = lowerBound(sorted, scores[i]);
-                int hi = upperBound(sorted, scores[i]);
-                // 1-based ranks lo+1 .. hi, whose mean times two is lo + hi + 1.
-                twiceRankSum += (long) lo + hi + 1;
-            }
-        }
-        long twiceU = twiceRankSum - positives * (positives + 1);
-        return twiceU / (2.0 * positives * negatives);
+        return AucCounts.auc(scores, labels01);
     }
 
     /** Root mean squared error. */
     public static double rmse(double[] pred, double[] y) {
         checkRegression(pred, y);
-        double sum = 0;
-        for (int i = 0; i < y.length; i++) {
-            double d = pred[i] - y[i];
-            sum += d * d;
-        }
-        return Math.sqrt(sum / y.length);
+        return stats(pred, y).rmse();
     }
 
     /** Mean absolute error. */
     public static double mae(double[] pred, double[] y) {
         checkRegression(pred, y);
-        double sum = 0;
-        for (int i = 0; i < y.length; i++) {
-            sum += Math.abs(pred[i] - y[i]);
-        }
-        return sum / y.length;
+        return stats(pred, y).mae();
     }
 
     /**
      * Coefficient of determination 1 − SS_res / SS_tot. When {@code y} is constant (SS_tot = 0, e.g. a single row) the
      * ratio is undefined; like scikit-learn's default {@code force_finite=True} this returns 1 for a perfect prediction
-     * and 0 otherwise, so a metrics table never holds NaN or −∞.
+     * and 0 otherwise, so a metrics table never holds NaN or −∞. SS_tot is exact ({@link MetricStats#r2}), so
+     * constant targets are recognised whatever their value.
      */
     public static double r2(double[] pred, double[] y) {
         checkRegression(pred, y);
-        double mean = 0;
-        for (double v : y) {
-            mean += v;
-        }
-        mean /= y.length;
-        // Two passes (mean first) so SS_tot does not lose precision to cancellation when |mean| >> spread.
-        double ssRes = 0;
-        double ssTot = 0;
-        for (int i = 0; i < y.length; i++) {
-            double r = y[i] - pred[i];
-            double t = y[i] - mean;
-            ssRes += r * r;
-            ssTot += t * t;
-        }
-        if (ssTot == 0) {
-            return ssRes == 0 ? 1.0 : 0.0;
-        }
-        return 1 - ssRes / ssTot;
+        return stats(pred, y).r2();
     }
 
     /**
@@ -150,10 +112,7 @@ public final class Metrics {
         checkNumClasses(numClasses);
         checkProbs(probs, labels, numClasses);
         checkLabels(labels, numClasses);
-        LinkedHashMap<String, Double> out = new LinkedHashMap<>();
-        out.put("accuracy", accuracyChecked(probs, labels));
-        out.put("log_loss", logLossChecked(probs, labels));
-        out.put("macro_f1", macroF1Checked(probs, labels, numClasses));
+        LinkedHashMap<String, Double> out = stats(probs, labels, numClasses).metrics();
         if (numClasses == 2) {
             double[] scores = new double[probs.length];
             for (int i = 0; i < scores.length; i++) {
@@ -167,38 +126,24 @@ public final class Metrics {
     /** {@code rmse}, {@code mae} and {@code r2}. */
     public static LinkedHashMap<String, Double> regression(double[] pred, double[] y) {
         checkRegression(pred, y);
-        LinkedHashMap<String, Double> out = new LinkedHashMap<>();
-        out.put("rmse", rmse(pred, y));
-        out.put("mae", mae(pred, y));
-        out.put("r2", r2(pred, y));
-        return out;
+        return stats(pred, y).metrics();
     }
 
-    private static double accuracyChecked(double[][] probs, int[] labels) {
-        long correct = 0;
+    /** The statistics of checked arrays: the same class, so the same numbers, as the distributed path. */
+    private static MetricStats stats(double[][] probs, int[] labels, int numClasses) {
+        MetricStats stats = MetricStats.classification(numClasses);
         for (int i = 0; i < labels.length; i++) {
-            if (argmax(probs[i]) == labels[i]) {
-                correct++;
-            }
+            stats.add(probs[i], labels[i]);
         }
-        return (double) correct / labels.length;
+        return stats;
     }
 
-    private static double logLossChecked(double[][] probs, int[] labels) {
-        double sum = 0;
-        for (int i = 0; i < labels.length; i++) {
-            // Clipping keeps one confidently wrong row from making the whole split infinite.
-            sum += rowLogLoss(probs[i][labels[i]]);
+    private static MetricStats stats(double[] pred, double[] y) {
+        MetricStats stats = MetricStats.regression();
+        for (int i = 0; i < y.length; i++) {
+            stats.add(pred[i], y[i]);
         }
-        return sum / labels.length;
-    }
-
-    private static double macroF1Checked(double[][] probs, int[] labels, int numClasses) {
-        long[][] confusion = new long[numClasses][numClasses];
-        for (int i = 0; i < labels.length; i++) {
-            confusion[labels[i]][argmax(probs[i])]++;
-        }
-        return macroF1(confusion);
+        return stats;
     }
 
     /**
@@ -246,41 +191,6 @@ public final class Metrics {
             }
         }
         return best;
-    }
-
-    /** First index of the maximum; NaN was rejected by the argument checks, so plain {@code >} is a total order. */
-    private static int argmax(double[] row) {
-        return argmax(row, 0, row.length);
-    }
-
-    /** First index whose value is not below {@code v} (ascending {@code a}). */
-    private static int lowerBound(double[] a, double v) {
-        int lo = 0;
-        int hi = a.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (a[mid] < v) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
-    }
-
-    /** First index whose value is above {@code v}; with lowerBound, {@code -0.0} and {@code 0.0} count as one tie. */
-    private static int upperBound(double[] a, double v) {
-        int lo = 0;
-        int hi = a.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (a[mid] <= v) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
     }
 
     /**

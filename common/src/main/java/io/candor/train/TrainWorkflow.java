@@ -11,12 +11,14 @@ import io.candor.store.RunRecord;
 import io.candor.store.Table;
 import io.candor.store.TableWriter;
 import io.candor.util.InputException;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Tuple3;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -38,10 +40,11 @@ public final class TrainWorkflow {
 
     /**
      * @param metrics per split ("train", "test"), metric name to value
-     * @param predictions per split, the network outputs behind those metrics
+     * @param predictions per split, the lazy scored rows behind those metrics (see {@link Evaluator#predict})
      */
     public record Outcome(String runId, String model, String variant, Map<String, LinkedHashMap<String, Double>> metrics,
-                          Map<String, Evaluator.Predictions> predictions, String artifactPath, List<String> tablePaths,
+                          Map<String, JavaRDD<Tuple3<Long, Double, double[]>>> predictions, String artifactPath,
+                          List<String> tablePaths,
                           TrainingTrace.Summary trace, long parameterCount, long sizeBytes) {
     }
 
@@ -79,14 +82,14 @@ public final class TrainWorkflow {
 
         int width = data.featurizer().layout().size();
         Map<String, LinkedHashMap<String, Double>> metrics = new LinkedHashMap<>();
-        Map<String, Evaluator.Predictions> predictions = new LinkedHashMap<>();
+        Map<String, JavaRDD<Tuple3<Long, Double, double[]>>> predictions = new LinkedHashMap<>();
         Map<String, Long> splitRows = Map.of(PreparedData.TRAIN, data.trainRows(), PreparedData.TEST, data.testRows());
         for (String split : List.of(PreparedData.TRAIN, PreparedData.TEST)) {
             if (splitRows.get(split) == 0) {
                 continue;
             }
-            Evaluator.Predictions p = Evaluator.predict(spark, networkZip, data.split(split), width,
-                    data.isClassification(), data.featurizer().normalizer());
+            JavaRDD<Tuple3<Long, Double, double[]>> p = Evaluator.predict(spark, networkZip, data.split(split),
+                    width, data.isClassification(), data.featurizer().normalizer());
             predictions.put(split, p);
             metrics.put(split, Evaluator.metrics(p, data.outputs(), data.isClassification()));
         }

@@ -12,12 +12,14 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import scala.Tuple3;
 
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static io.candor.train.TrainWorkflowTestSupport.byRowId;
 import static io.candor.train.TrainWorkflowTestSupport.conf;
 import static org.apache.spark.sql.functions.col;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -43,13 +45,15 @@ class ArtifactRoundTripTest {
         SparkSession spark = TestSpark.session();
         ModelArtifact loaded = ModelArtifact.load(spark, new org.apache.hadoop.fs.Path(first.artifactPath()));
         PreparedData data = PreparedData.prepare(spark, conf("breast_cancer", out, "train.epochs=5").dataset(), 42);
-        Evaluator.Predictions again = Evaluator.predict(spark, loaded.networkZip(), data.split(PreparedData.TEST),
-                data.featurizer().layout().size(), true, loaded.metadata().normalizer());
-        Evaluator.Predictions original = first.predictions().get(PreparedData.TEST);
+        List<Tuple3<Long, Double, double[]>> again = byRowId(Evaluator.predict(spark, loaded.networkZip(),
+                data.split(PreparedData.TEST), data.featurizer().layout().size(), true,
+                loaded.metadata().normalizer()));
+        List<Tuple3<Long, Double, double[]>> original = byRowId(first.predictions().get(PreparedData.TEST));
         assertTrue(original.size() > 50);
-        assertArrayEquals(original.rowIds(), again.rowIds());
+        assertEquals(original.size(), again.size());
         for (int i = 0; i < original.size(); i++) {
-            assertArrayEquals(original.outputs()[i], again.outputs()[i], 0.0, "row " + original.rowIds()[i]);
+            assertEquals(original.get(i)._1(), again.get(i)._1());
+            assertArrayEquals(original.get(i)._3(), again.get(i)._3(), 0.0, "row " + original.get(i)._1());
         }
     }
 
@@ -65,12 +69,11 @@ class ArtifactRoundTripTest {
         Dataset<Row> raw = spark.read().option("header", "true").option("inferSchema", "true")
                 .csv(TestSpark.sample("breast_cancer.csv").toString());
         List<Row> scored = model.transform(raw).select("probability", "prediction").collectAsList();
-        Evaluator.Predictions test = first.predictions().get(PreparedData.TEST);
-        for (int i = 0; i < test.size(); i++) {
-            int rowId = (int) test.rowIds()[i]; // row ids are file positions
+        for (Tuple3<Long, Double, double[]> test : byRowId(first.predictions().get(PreparedData.TEST))) {
+            int rowId = (int) (long) test._1(); // row ids are file positions
             Vector p = (Vector) scored.get(rowId).get(0);
             for (int j = 0; j < p.size(); j++) {
-                assertEquals(test.outputs()[i][j], p.apply(j), 1e-6, "row " + rowId + " class " + j);
+                assertEquals(test._3()[j], p.apply(j), 1e-6, "row " + rowId + " class " + j);
             }
             assertEquals(p.argmax(), scored.get(rowId).getDouble(1), 0.0);
         }

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import scala.Tuple3;
 
 import java.nio.file.Files;
 import java.nio.file.Paths;
@@ -111,8 +112,8 @@ class QatWorkflowTest {
         PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), io.candor.explain.ExplainInputs.splitSeed(artifact, conf), artifact.featurizer(),
                 artifact.metadata().classes(), "twin");
         int width = artifact.metadata().featureNames().size();
-        Evaluator.Predictions twin = Evaluator.predict(spark, artifact.networkZip(), data.split(PreparedData.TEST),
-                width, true, data.featurizer().normalizer());
+        List<Tuple3<Long, Double, double[]>> twin = TrainWorkflowTestSupport.byRowId(Evaluator.predict(spark,
+                artifact.networkZip(), data.split(PreparedData.TEST), width, true, data.featurizer().normalizer()));
         List<Row> rows = data.split(PreparedData.TEST).orderBy(TabularReader.ROW_ID)
                 .select(Featurizer.FEATURES).collectAsList();
         float[][] features = new float[rows.size()][width];
@@ -136,9 +137,9 @@ class QatWorkflowTest {
             double[] o = new double[probabilities[i].length];
             for (int j = 0; j < o.length; j++) {
                 o[j] = probabilities[i][j];
-                diff += Math.abs(o[j] - twin.outputs()[i][j]);
+                diff += Math.abs(o[j] - twin.get(i)._3()[j]);
             }
-            same += Metrics.argmax(o, 0, o.length) == Metrics.argmax(twin.outputs()[i], 0, o.length) ? 1 : 0;
+            same += Metrics.argmax(o, 0, o.length) == Metrics.argmax(twin.get(i)._3(), 0, o.length) ? 1 : 0;
         }
         double agreement = (double) same / rows.size();
         double meanDiff = diff / (rows.size() * (double) probabilities[0].length);

@@ -3,9 +3,12 @@ package io.candor.train;
 import io.candor.config.CandorConf;
 import io.candor.config.ConfLoader;
 import io.candor.testing.TestSpark;
+import org.apache.spark.api.java.JavaRDD;
+import scala.Tuple3;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /** Sample confs pointed at the bundled data and a test's own output root, with two workers. */
@@ -21,5 +24,10 @@ public final class TrainWorkflowTestSupport {
                 "run.date=2026-11-23"));
         overrides.addAll(List.of(extra));
         return new ConfLoader().load(TestSpark.sampleConf(dataset), overrides);
+    }
+
+    /** A test's look at scored rows: all of them on the driver, ordered by row id. */
+    public static List<Tuple3<Long, Double, double[]>> byRowId(JavaRDD<Tuple3<Long, Double, double[]>> scored) {
+        return scored.collect().stream().sorted(Comparator.comparingLong(Tuple3::_1)).toList();
     }
 }
