@@ -35,7 +35,8 @@ class DriverCollectsTest {
                     new Site(Size.BOUNDED, "distinct labels, limit 10,001 (classes)"),
                     new Site(Size.BOUNDED, "distinct labels, limit 10,001 (classes)"))),
             Map.entry("io/candor/data/TabularReader.java", List.of(
-                    new Site(Size.BOUNDED, "the first corrupt record, limit 1"))),
+                    new Site(Size.BOUNDED, "the first corrupt record, limit 1"),
+                    new Site(Size.BOUNDED, "the fingerprint: one 32-byte digest per 64 MiB range of the data files"))),
             Map.entry("io/candor/distill/TeacherLogits.java", List.of(
                     new Site(Size.BOUNDED, "distinct (fingerprint, teacher) keys of a stored logits table"))),
             Map.entry("io/candor/explain/shapley/BackgroundSummary.java", List.of(
