@@ -46,9 +46,7 @@ class DriverCollectsTest {
             Map.entry("io/candor/quant/CalibrationPass.java", List.of(
                     new Site(Size.BOUNDED, "one activation-range summary per partition (partitions x layers)"))),
             Map.entry("io/candor/explain/PermutationImportanceJob.java", List.of(
-                    new Site(Size.ROW_SIZED, "exact mode: every row as donor, broadcast"),
-                    new Site(Size.BOUNDED, "one score summary per task (tasks x groups x repeats)"),
-                    new Site(Size.BOUNDED, "one score summary per task (tasks x groups x repeats)"))),
+                    new Site(Size.BOUNDED, "at most FAN_IN score summaries, merged on executors (32 x groups x repeats)"))),
             Map.entry("io/candor/explain/shapley/DistributedShapley.java", List.of(
                     new Site(Size.ROW_SIZED, "every explained row's Shapley values"),
                     new Site(Size.BOUNDED, "SAGE samples per slice (permutation pairs x groups)"))),
