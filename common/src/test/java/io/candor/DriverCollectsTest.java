@@ -40,7 +40,8 @@ class DriverCollectsTest {
             Map.entry("io/candor/distill/TeacherLogits.java", List.of(
                     new Site(Size.BOUNDED, "distinct (fingerprint, teacher) keys of a stored logits table"))),
             Map.entry("io/candor/explain/shapley/BackgroundSummary.java", List.of(
-                    new Site(Size.BOUNDED, "the sampled background, limit shapley.background.size"))),
+                    new Site(Size.BOUNDED, "the sampled background, limit shapley.background.size"),
+                    new Site(Size.BOUNDED, "the k-means++ sample, limit 32 x shapley.background.size"))),
             Map.entry("io/candor/explain/KernelShapModel.java", List.of(
                     new Site(Size.BOUNDED, "the saved background, backgroundSize rows"))),
             Map.entry("io/candor/quant/CalibrationPass.java", List.of(
