@@ -12,6 +12,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -86,21 +87,26 @@ public final class BackgroundSummary {
             points[i] = ((Vector) sample.get(i).get(0)).toArray();
         }
         double[][] centres = kMeansPlusPlus(points, k, Seeds.stream(seed, INIT_STREAM));
-        JavaRDD<double[]> x = rows.select(Featurizer.FEATURES).javaRDD().map(r -> ((Vector) r.get(0)).toArray());
-        ClusterSums sums = null;
-        for (int iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
-            sums = ClusterSums.of(x, centres);
-            double[][] next = sums.centres(centres);
-            boolean moved = false;
-            for (int c = 0; c < k; c++) {
-                moved |= squaredDistance(centres[c], next[c]) > TOLERANCE * TOLERANCE;
+        // Up to MAX_ITERATIONS + 1 passes: keep the points rather than recompute the featurisation each time.
+        JavaRDD<double[]> x = rows.select(Featurizer.FEATURES).javaRDD().map(r -> ((Vector) r.get(0)).toArray())
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        ClusterSums sums;
+        try {
+            for (int iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
+                double[][] next = ClusterSums.of(x, centres).centres(centres);
+                boolean moved = false;
+                for (int c = 0; c < k; c++) {
+                    moved |= squaredDistance(centres[c], next[c]) > TOLERANCE * TOLERANCE;
+                }
+                centres = next;
+                if (!moved) {
+                    break;
+                }
             }
-            centres = next;
-            if (!moved) {
-                break;
-            }
+            sums = ClusterSums.of(x, centres); // the sizes of the final centres' clusters
+        } finally {
+            x.unpersist(false);
         }
-        sums = ClusterSums.of(x, centres); // the sizes of the final centres' clusters
         List<double[]> kept = new ArrayList<>();
         List<Double> weights = new ArrayList<>();
         for (int c = 0; c < k; c++) {
