@@ -35,19 +35,19 @@ class DriverCollectsTest {
                     new Site(Size.BOUNDED, "distinct labels, limit 10,001 (classes)"),
                     new Site(Size.BOUNDED, "distinct labels, limit 10,001 (classes)"))),
             Map.entry("io/candor/data/TabularReader.java", List.of(
-                    new Site(Size.BOUNDED, "the first corrupt record, limit 1"))),
+                    new Site(Size.BOUNDED, "the first corrupt record, limit 1"),
+                    new Site(Size.BOUNDED, "the fingerprint: one 32-byte digest per 64 MiB range of the data files"))),
             Map.entry("io/candor/distill/TeacherLogits.java", List.of(
                     new Site(Size.BOUNDED, "distinct (fingerprint, teacher) keys of a stored logits table"))),
             Map.entry("io/candor/explain/shapley/BackgroundSummary.java", List.of(
-                    new Site(Size.BOUNDED, "the sampled background, limit shapley.background.size"))),
+                    new Site(Size.BOUNDED, "the sampled background, limit shapley.background.size"),
+                    new Site(Size.BOUNDED, "the k-means++ sample, limit 32 x shapley.background.size"))),
             Map.entry("io/candor/explain/KernelShapModel.java", List.of(
                     new Site(Size.BOUNDED, "the saved background, backgroundSize rows"))),
             Map.entry("io/candor/quant/CalibrationPass.java", List.of(
                     new Site(Size.BOUNDED, "one activation-range summary per partition (partitions x layers)"))),
             Map.entry("io/candor/explain/PermutationImportanceJob.java", List.of(
-                    new Site(Size.ROW_SIZED, "exact mode: every row as donor, broadcast"),
-                    new Site(Size.BOUNDED, "one score summary per task (tasks x groups x repeats)"),
-                    new Site(Size.BOUNDED, "one score summary per task (tasks x groups x repeats)"))),
+                    new Site(Size.BOUNDED, "at most FAN_IN score summaries, merged on executors (32 x groups x repeats)"))),
             Map.entry("io/candor/explain/shapley/DistributedShapley.java", List.of(
                     new Site(Size.ROW_SIZED, "every explained row's Shapley values"),
                     new Site(Size.BOUNDED, "SAGE samples per slice (permutation pairs x groups)"))),

@@ -8,6 +8,8 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -19,6 +21,7 @@ import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.SerializableConfiguration;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,6 +49,8 @@ import static org.apache.spark.sql.functions.when;
 public final class TabularReader {
     /** Longest CSV field read; a longer one (a runaway quote, a binary file) is an input error, not an OOM. */
     static final int MAX_FIELD_CHARS = 1_000_000;
+    /** Bytes per range the fingerprint hashes in one task. */
+    static final long FINGERPRINT_RANGE_BYTES = 64L << 20;
 
     public static final String ROW_ID = "row_id";
     public static final String LABEL = "label";
@@ -348,10 +353,18 @@ public final class TabularReader {
     }
 
     /**
-     * A content hash of the data: every file under the path, in name order, with its relative name. Identifies the
-     * data in provenance and lets later jobs refuse results computed from other data.
+     * A content hash of the data: every file under the path, in name order, with its relative name, its length and
+     * the SHA-256 of each {@code rangeBytes} range of its bytes, in offset order. The ranges are hashed by Spark tasks,
+     * so the driver lists the files and combines 32 bytes per range; the cut depends only on {@code rangeBytes}, so the
+     * value is the same for any number of tasks or cluster. Identifies the data in provenance and lets later jobs
+     * refuse results computed from other data.
      */
     private String fingerprint(Path path) {
+        return fingerprint(path, FINGERPRINT_RANGE_BYTES, 0);
+    }
+
+    /** @param tasks Spark tasks over the ranges; 0: Spark's default parallelism */
+    String fingerprint(Path path, long rangeBytes, int tasks) {
         try {
             Configuration hadoop = spark.sparkContext().hadoopConfiguration();
             FileSystem fs = path.getFileSystem(hadoop);
@@ -375,20 +388,60 @@ public final class TabularReader {
                 throw new InputException("data file " + spec.path() + ": is empty (expected a header row and data rows)");
             }
             files.sort((a, b) -> a.getPath().toString().compareTo(b.getPath().toString()));
+            List<ByteRange> ranges = new ArrayList<>();
+            for (FileStatus f : files) {
+                for (long offset = 0; offset < f.getLen(); offset += rangeBytes) {
+                    ranges.add(new ByteRange(f.getPath().toString(), offset, Math.min(rangeBytes, f.getLen() - offset)));
+                }
+            }
+            JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            Broadcast<SerializableConfiguration> conf = jsc.broadcast(new SerializableConfiguration(hadoop));
+            List<byte[]> digests;
+            try {
+                int slices = Math.max(1, Math.min(ranges.size(), tasks > 0 ? tasks : jsc.defaultParallelism()));
+                // collect keeps the list's order: the digests come back in (file, offset) order.
+                digests = jsc.parallelize(ranges, slices).map(r -> r.sha256(conf.value().value())).collect();
+            } finally {
+                conf.destroy();
+            }
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            byte[] buffer = new byte[1 << 16];
+            int next = 0;
             for (FileStatus f : files) {
                 digest.update(f.getPath().getName().getBytes(StandardCharsets.UTF_8));
-                try (FSDataInputStream in = fs.open(f.getPath())) {
-                    int n;
-                    while ((n = in.read(buffer)) > 0) {
-                        digest.update(buffer, 0, n);
-                    }
+                digest.update((byte) 0);
+                digest.update(java.nio.ByteBuffer.allocate(Long.BYTES).putLong(f.getLen()).array());
+                for (long offset = 0; offset < f.getLen(); offset += rangeBytes) {
+                    digest.update(digests.get(next++));
                 }
             }
             return HexFormat.of().formatHex(digest.digest());
-        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+        } catch (InputException e) {
+            throw e;
+        } catch (Exception e) {
             throw new InputException("data file " + spec.path() + ": cannot be read: " + rootMessage(e), e);
+        }
+    }
+
+    /** {@code length} bytes of a file from {@code offset}; hashed where the task runs. */
+    private record ByteRange(String file, long offset, long length) implements java.io.Serializable {
+        byte[] sha256(Configuration hadoop) throws IOException, java.security.NoSuchAlgorithmException {
+            Path path = new Path(file);
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 16];
+            try (FSDataInputStream in = path.getFileSystem(hadoop).open(path)) {
+                in.seek(offset);
+                long left = length;
+                while (left > 0) {
+                    int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                    if (n < 0) {
+                        throw new IOException(file + " ended at " + (offset + length - left) + " bytes, expected "
+                                + (offset + length) + " (the file changed while it was read)");
+                    }
+                    digest.update(buffer, 0, n);
+                    left -= n;
+                }
+            }
+            return digest.digest();
         }
     }
 

@@ -7,8 +7,8 @@ import io.candor.model.SingleThreadedBlas;
 import io.candor.util.ProgressReporter;
 import io.candor.util.Seeds;
 import org.apache.commons.math3.distribution.TDistribution;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -32,18 +32,24 @@ import static org.apache.spark.sql.functions.udf;
 
 /**
  * Dataset-wide permutation importance (Breiman 2001; Fisher, Rudin, Dominici 2019) as one Spark job: each task scores
- * all (group, repeat) permutations of its rows in one scan with {@link PermutationScorer}; the driver merges the
- * tasks' {@link ScoreAccumulator}s in partition order, so metrics such as AUC are exact over all rows and a retried
- * task changes nothing.
+ * all (group, repeat) permutations of its rows in one scan with {@link PermutationScorer}; the tasks'
+ * {@link ScoreAccumulator}s are merged in task order in a fixed tree ({@link #mergeInOrder}), so metrics such as AUC
+ * are exact over all rows and a retried task changes nothing. No mode brings rows to the driver.
  * <ul>
- *   <li>{@code EXACT}: one global permutation of all rows (in row-id order) per (group, repeat); the rows are
- *   broadcast as donors, and the result equals a single-machine run with the same seed for any partitioning.</li>
+ *   <li>{@code EXACT}: one global permutation of all rows per (group, repeat), defined by sorting row ids by a seeded
+ *   hash ({@link #donorKey}); one sort and one shuffle bring each row its donors for every pair, and the result is
+ *   bit-identical for any partitioning and equals a single-machine run with the same permutations.</li>
  *   <li>{@code BLOCK}: rows are assigned to blocks by a hash of (seed, row id) and permuted within their block, so
  *   no task needs other tasks' rows; for data too large to broadcast.</li>
  * </ul>
  */
 public final class PermutationImportanceJob {
     private static final long BLOCK_STREAM = 0xB10CL;
+    private static final long EXACT_STREAM = 0xE8AC7L;
+    /** Network batches per exact-mode slice (one task). */
+    static final int SLICE_BATCHES = 4;
+    /** Summaries merged per step of {@link #mergeInOrder}. */
+    static final int FAN_IN = 32;
 
     /**
      * @param blocks number of blocks in BLOCK mode (0: Spark's default parallelism)
@@ -71,104 +77,225 @@ public final class PermutationImportanceJob {
         long seed = options.seed();
         int repeats = options.repeats();
         long batchValues = options.batchValues();
-
-        List<Tuple2<Integer, PermutationScorer.BlockScores>> partials;
-        long rowCount;
+        long rowCount = input.count();
+        if (rowCount == 0) {
+            throw new io.candor.util.InputException("permutation importance: no rows to evaluate (expected a non-empty split)");
+        }
+        JavaPairRDD<Integer, PermutationScorer.BlockScores> partials;
         int tasks;
         if (options.mode() == ImportanceSpec.Mode.EXACT) {
-            // Donors: every row's input, in row-id order, broadcast once.
-            List<Row> all = input.select(TabularReader.ROW_ID, Featurizer.FEATURES).orderBy(TabularReader.ROW_ID)
-                    .collectAsList();
-            rowCount = all.size();
-            long[] ids = new long[all.size()];
-            double[] donors = new double[all.size() * inputs];
-            for (int i = 0; i < all.size(); i++) {
-                ids[i] = all.get(i).getLong(0);
-                double[] v = ((Vector) all.get(i).get(1)).toArray();
-                System.arraycopy(v, 0, donors, i * inputs, inputs);
-            }
-            Broadcast<long[]> idsB = jsc.broadcast(ids);
-            Broadcast<double[]> donorsB = jsc.broadcast(donors);
-            int n = ids.length;
-            tasks = input.javaRDD().getNumPartitions();
-            try (ProgressReporter progress = new ProgressReporter(options.label(), "(feature, repeat) pairs",
-                    (long) pairs * tasks, done)) {
-                partials = input.javaRDD().mapPartitionsWithIndex((index, it) -> {
-                    Block block = Block.of(it, inputs);
-                    long[] allIds = idsB.value();
-                    int[] positions = new int[block.ids.length];
-                    for (int i = 0; i < positions.length; i++) {
-                        positions[i] = Arrays.binarySearch(allIds, block.ids[i]);
-                    }
-                    double[] donorRows = donorsB.value();
-                    PermutationScorer scorer = new PermutationScorer(source.open(), groupIndices, repeats,
-                            classification, classes, batchValues);
-                    PermutationScorer.BlockScores scores = SingleThreadedBlas.call(() -> scorer.score(block.x,
-                            block.labels, positions, (g, r) -> Permutations.of(seed, n, g, r, 0),
-                            (p, c) -> donorRows[p * inputs + c], pair -> {
-                                if (pair >= 0) {
-                                    done.add(1);
-                                }
-                            }));
-                    return List.of(new Tuple2<>(index, scores)).iterator();
-                }, true).collect();
-                progress.finish();
-            } finally {
-                idsB.destroy();
-                donorsB.destroy();
-            }
+            long sliceRows = sliceRows(batchValues, inputs, pairs);
+            tasks = (int) ((rowCount + sliceRows - 1) / sliceRows);
+            partials = exact(input, source, groupIndices, inputs, classification, classes, options, rowCount, sliceRows,
+                    tasks, done);
         } else {
             int blocks = options.blocks() > 0 ? options.blocks() : Math.max(1, jsc.defaultParallelism());
             var blockOf = udf((UDF1<Long, Integer>) id -> (int) Math.floor(Seeds.uniform(seed, BLOCK_STREAM, id) * blocks),
                     DataTypes.IntegerType);
             Dataset<Row> assigned = input.withColumn("block", blockOf.apply(col(TabularReader.ROW_ID)))
                     .repartition(blocks, col("block"));
-            rowCount = input.count();
             tasks = blocks;
-            try (ProgressReporter progress = new ProgressReporter(options.label(), "(feature, repeat) pairs",
-                    (long) pairs * blocks, done)) {
-                partials = assigned.javaRDD().mapPartitionsWithIndex((index, it) -> {
-                    Map<Integer, List<Row>> byBlock = new TreeMap<>();
-                    it.forEachRemaining(r -> byBlock.computeIfAbsent(r.getInt(3), k -> new ArrayList<>()).add(r));
-                    PermutationScorer scorer = new PermutationScorer(source.open(), groupIndices, repeats,
-                            classification, classes, batchValues);
-                    PermutationScorer.BlockScores scores = SingleThreadedBlas.call(() -> {
-                        PermutationScorer.BlockScores merged = scorer.emptyScores();
-                        for (Map.Entry<Integer, List<Row>> e : byBlock.entrySet()) {
-                            List<Row> blockRows = new ArrayList<>(e.getValue());
-                            blockRows.sort(Comparator.comparingLong(r -> r.getLong(0)));
-                            Block block = Block.of(blockRows.iterator(), inputs);
-                            int m = block.ids.length;
-                            int[] positions = new int[m];
-                            for (int i = 0; i < m; i++) {
-                                positions[i] = i;
-                            }
-                            int blockId = e.getKey();
-                            double[] x = block.x;
-                            merged.merge(scorer.score(x, block.labels, positions,
-                                    (g, r) -> Permutations.of(seed, m, g, r, blockId + 1L),
-                                    (p, c) -> x[p * inputs + c], pair -> { }));
-                        }
-                        return merged;
-                    });
-                    done.add(pairs);
-                    return List.of(new Tuple2<>(index, scores)).iterator();
-                }, true).collect();
-                progress.finish();
-            }
+            partials = assigned.javaRDD().mapPartitionsWithIndex((index, it) -> {
+                Map<Integer, List<Row>> byBlock = new TreeMap<>();
+                it.forEachRemaining(r -> byBlock.computeIfAbsent(r.getInt(3), k -> new ArrayList<>()).add(r));
+                PermutationScorer scorer = new PermutationScorer(source.open(), groupIndices, repeats,
+                        classification, classes, batchValues);
+                PermutationScorer.BlockScores scores = SingleThreadedBlas.call(() -> {
+                    PermutationScorer.BlockScores merged = scorer.emptyScores();
+                    for (Map.Entry<Integer, List<Row>> e : byBlock.entrySet()) {
+                        List<Row> blockRows = new ArrayList<>(e.getValue());
+                        blockRows.sort(Comparator.comparingLong(r -> r.getLong(0)));
+                        Block block = Block.of(blockRows.iterator(), inputs);
+                        int m = block.ids.length;
+                        int blockId = e.getKey();
+                        double[] x = block.x;
+                        merged.merge(scorer.score(x, block.labels, identity(m),
+                                (g, r) -> Permutations.of(seed, m, g, r, blockId + 1L),
+                                (p, c) -> x[p * inputs + c], pair -> { }));
+                    }
+                    return merged;
+                });
+                done.add(pairs);
+                return List.of(new Tuple2<>(index, scores)).iterator();
+            }, true).mapToPair(t -> t);
         }
-
-        // Merge in partition order: the same numbers whatever order tasks (or their retries) finished in.
-        List<Tuple2<Integer, PermutationScorer.BlockScores>> ordered = new ArrayList<>(partials);
-        ordered.sort(Comparator.comparingInt(Tuple2::_1));
-        PermutationScorer.BlockScores total = null;
-        for (Tuple2<Integer, PermutationScorer.BlockScores> t : ordered) {
-            total = total == null ? t._2() : total.merge(t._2());
-        }
-        if (total == null || total.baseline().count() == 0) {
-            throw new io.candor.util.InputException("permutation importance: no rows to evaluate (expected a non-empty split)");
+        PermutationScorer.BlockScores total;
+        try (ProgressReporter progress = new ProgressReporter(options.label(), "(feature, repeat) pairs",
+                (long) pairs * tasks, done)) {
+            total = mergeInOrder(partials, tasks);
+            progress.finish();
         }
         return summarise(total, groups, options, rowCount);
+    }
+
+    /**
+     * Exact mode without a driver-side copy of the rows. One sort of (pair, donor key, row id) brings, for every
+     * (group, repeat) pair, the donor of id-rank k to global position (pair + 1) × n + k, and the rows themselves (pair
+     * −1, keyed by id) to position k; a shuffle by k then gives each slice of {@code sliceRows} id-ranks its rows with
+     * all their donors, and each slice is one task. The slices depend only on the data and the options, so each
+     * network batch, and so every bit of the result, is the same for any partitioning of the input.
+     */
+    private static JavaPairRDD<Integer, PermutationScorer.BlockScores> exact(
+            Dataset<Row> input, ModelSource source, List<int[]> groupIndices, int inputs, boolean classification,
+            int classes, Options options, long n, long sliceRows, int slices, LongAccumulator done) {
+        long seed = options.seed();
+        int repeats = options.repeats();
+        long batchValues = options.batchValues();
+        int pairs = groupIndices.size() * repeats;
+        JavaPairRDD<SortKey, double[]> records = input.javaRDD().flatMapToPair(row -> {
+            long id = row.getLong(0);
+            double[] x = ((Vector) row.get(1)).toArray();
+            List<Tuple2<SortKey, double[]>> out = new ArrayList<>(pairs + 1);
+            double[] own = Arrays.copyOf(x, inputs + 1);
+            own[inputs] = row.getDouble(2);
+            out.add(new Tuple2<>(new SortKey(-1, id, id), own));
+            for (int p = 0; p < pairs; p++) {
+                int[] columns = groupIndices.get(p / repeats);
+                double[] values = new double[columns.length];
+                for (int i = 0; i < columns.length; i++) {
+                    values[i] = x[columns[i]];
+                }
+                out.add(new Tuple2<>(new SortKey(p, donorKey(seed, p / repeats, p % repeats, id), id), values));
+            }
+            return out.iterator();
+        });
+        // zipWithIndex after a total-order sort numbers the records the same way for any partitioning.
+        JavaPairRDD<Long, Tuple2<Integer, double[]>> byRank = records.sortByKey().zipWithIndex().mapToPair(t -> {
+            SortKey key = t._1()._1();
+            return new Tuple2<>(t._2() - (key.pair() + 1L) * n, new Tuple2<>(key.pair(), t._1()._2()));
+        });
+        int[][] slot = new int[groupIndices.size()][inputs];
+        for (int g = 0; g < groupIndices.size(); g++) {
+            for (int i = 0; i < groupIndices.get(g).length; i++) {
+                slot[g][groupIndices.get(g)[i]] = i;
+            }
+        }
+        return byRank.partitionBy(new SlicePartitioner(slices, sliceRows)).mapPartitionsWithIndex((slice, it) -> {
+            long first = slice * sliceRows;
+            int m = (int) Math.min(sliceRows, n - first);
+            double[] x = new double[m * inputs];
+            double[] labels = new double[m];
+            double[][] donors = new double[pairs][];
+            for (int p = 0; p < pairs; p++) {
+                donors[p] = new double[m * groupIndices.get(p / repeats).length];
+            }
+            it.forEachRemaining(t -> {
+                int k = (int) (t._1() - first);
+                int p = t._2()._1();
+                double[] values = t._2()._2();
+                if (p < 0) {
+                    System.arraycopy(values, 0, x, k * inputs, inputs);
+                    labels[k] = values[inputs];
+                } else {
+                    System.arraycopy(values, 0, donors[p], k * values.length, values.length);
+                }
+            });
+            PermutationScorer scorer = new PermutationScorer(source.open(), groupIndices, repeats, classification,
+                    classes, batchValues);
+            // Donor position q = pair × m + k: one index names both the pair's donor table and the row.
+            PermutationScorer.BlockScores scores = SingleThreadedBlas.call(() -> scorer.score(x, labels, identity(m),
+                    (g, r) -> {
+                        int[] permutation = identity(m);
+                        for (int k = 0; k < m; k++) {
+                            permutation[k] += (g * repeats + r) * m;
+                        }
+                        return permutation;
+                    },
+                    (q, c) -> {
+                        int p = q / m;
+                        int g = p / repeats;
+                        return donors[p][(q % m) * groupIndices.get(g).length + slot[g][c]];
+                    }, pair -> {
+                        if (pair >= 0) {
+                            done.add(1);
+                        }
+                    }));
+            return List.of(new Tuple2<>(slice, scores)).iterator();
+        }, true).mapToPair(t -> t);
+    }
+
+    /**
+     * Exact mode's permutation of (group, repeat): the row of id-rank k takes the group's values from the row whose
+     * key has rank k (ties, which need equal 64-bit hashes, broken by row id), a uniformly random permutation that a
+     * sort computes anywhere.
+     */
+    static long donorKey(long seed, int group, int repeat, long rowId) {
+        return Seeds.derive(seed, EXACT_STREAM, group, repeat, rowId);
+    }
+
+    /** Rows per exact-mode slice: {@link #SLICE_BATCHES} full network batches of all pairs, within int indices. */
+    static long sliceRows(long batchValues, int inputs, int pairs) {
+        long batchRows = Math.max(1, batchValues / inputs);
+        return Math.max(1, Math.min(SLICE_BATCHES * batchRows / (pairs + 1), Integer.MAX_VALUE / (pairs + 1L)));
+    }
+
+    /**
+     * The indexed summaries merged in index order, in a tree of fixed fan-in run on the executors: the grouping
+     * depends only on the count, so floating-point sums round the same way whichever tasks finish first, and the
+     * driver receives at most {@link #FAN_IN} summaries.
+     */
+    static PermutationScorer.BlockScores mergeInOrder(JavaPairRDD<Integer, PermutationScorer.BlockScores> parts,
+                                                      int count) {
+        while (count > FAN_IN) {
+            count = (count + FAN_IN - 1) / FAN_IN;
+            parts = parts.mapToPair(t -> new Tuple2<>(t._1() / FAN_IN, t)).groupByKey(count)
+                    .mapToPair(g -> {
+                        List<Tuple2<Integer, PermutationScorer.BlockScores>> members = new ArrayList<>();
+                        g._2().forEach(members::add);
+                        return new Tuple2<>(g._1(), mergeAll(members));
+                    });
+        }
+        return mergeAll(new ArrayList<>(parts.collect()));
+    }
+
+    private static PermutationScorer.BlockScores mergeAll(List<Tuple2<Integer, PermutationScorer.BlockScores>> parts) {
+        parts.sort(Comparator.comparingInt(Tuple2::_1));
+        PermutationScorer.BlockScores total = parts.get(0)._2();
+        for (int i = 1; i < parts.size(); i++) {
+            total = total.merge(parts.get(i)._2());
+        }
+        return total;
+    }
+
+    private static int[] identity(int m) {
+        int[] p = new int[m];
+        for (int i = 0; i < m; i++) {
+            p[i] = i;
+        }
+        return p;
+    }
+
+    /** Sort key of exact mode's one sort: pair −1 holds the rows keyed by id, pair p the donors keyed by hash. */
+    record SortKey(int pair, long key, long id) implements Comparable<SortKey>, java.io.Serializable {
+        @Override
+        public int compareTo(SortKey o) {
+            int c = Integer.compare(pair, o.pair);
+            if (c == 0) {
+                c = Long.compare(key, o.key);
+            }
+            return c != 0 ? c : Long.compare(id, o.id);
+        }
+    }
+
+    /** Id-rank k to slice k / sliceRows: contiguous, data-defined slices. */
+    private static final class SlicePartitioner extends org.apache.spark.Partitioner {
+        private final int slices;
+        private final long sliceRows;
+
+        SlicePartitioner(int slices, long sliceRows) {
+            this.slices = slices;
+            this.sliceRows = sliceRows;
+        }
+
+        @Override
+        public int numPartitions() {
+            return slices;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (int) ((Long) key / sliceRows);
+        }
     }
 
     /** Importance statistics per (group, metric): mean, sample std, 95 % t-interval, rank within the metric. */

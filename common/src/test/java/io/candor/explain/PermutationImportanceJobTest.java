@@ -79,7 +79,9 @@ class PermutationImportanceJobTest {
         int d = f.inputs();
         double[][] x = new double[n][];
         double[] y = new double[n];
+        long[] ids = new long[n];
         for (int i = 0; i < n; i++) {
+            ids[i] = sorted.get(i).getLong(0);
             x[i] = ((Vector) sorted.get(i).get(1)).toArray();
             y[i] = sorted.get(i).getDouble(2);
         }
@@ -90,7 +92,7 @@ class PermutationImportanceJobTest {
             for (int g = 0; g < f.groups().size(); g++) {
                 double[] values = new double[o.repeats()];
                 for (int r = 0; r < o.repeats(); r++) {
-                    int[] perm = Permutations.of(o.seed(), n, g, r, 0);
+                    int[] perm = exactPermutation(o.seed(), ids, g, r);
                     double[][] permuted = new double[n][];
                     for (int k = 0; k < n; k++) {
                         permuted[k] = x[k].clone();
@@ -117,6 +119,17 @@ class PermutationImportanceJobTest {
             }
         }
         return results;
+    }
+
+    /** Exact mode's permutation by its definition: the k-th row by id takes the k-th row by donor key. */
+    static int[] exactPermutation(long seed, long[] ids, int group, int repeat) {
+        Integer[] order = new Integer[ids.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.<Integer>comparingLong(
+                i -> PermutationImportanceJob.donorKey(seed, group, repeat, ids[i])).thenComparingLong(i -> ids[i]));
+        return java.util.Arrays.stream(order).mapToInt(Integer::intValue).toArray();
     }
 
     static LinkedHashMap<String, Double> score(BatchModel model, double[][] x, double[] y, Fixture f) {
@@ -166,6 +179,36 @@ class PermutationImportanceJobTest {
                     f.groups(), f.inputs(), f.data().isClassification(), f.data().outputs(), o);
             assertMatches(reference(f, rows, o), actual, 1e-9);
         }
+    }
+
+    @Test
+    void exactModeIsBitIdenticalOnOneTwoAndFivePartitions() {
+        Fixture f = binary;
+        Dataset<Row> test = f.data().split(PreparedData.TEST);
+        // Two repeats and batches of 16 rows: slices of 2 rows, so more slices than FAN_IN and a two-level merge.
+        var o = new PermutationImportanceJob.Options(2, ImportanceSpec.Mode.EXACT, 0, 5L, 16L * f.inputs(),
+                List.of("accuracy", "log_loss", "auc"), "test");
+        long slices = (test.count() + PermutationImportanceJob.sliceRows(o.batchValues(), f.inputs(),
+                f.groups().size() * 2) - 1) / PermutationImportanceJob.sliceRows(o.batchValues(), f.inputs(),
+                f.groups().size() * 2);
+        assertTrue(slices > PermutationImportanceJob.FAN_IN, slices + " slices");
+        List<ImportanceResult> one = PermutationImportanceJob.run(TestSpark.session(), test.repartition(1), f.source(),
+                f.groups(), f.inputs(), true, 2, o);
+        for (int partitions : new int[] {2, 5}) {
+            assertEquals(one, PermutationImportanceJob.run(TestSpark.session(), test.repartition(partitions),
+                    f.source(), f.groups(), f.inputs(), true, 2, o), partitions + " partitions");
+        }
+        assertMatches(reference(f, test, o), one, 1e-9);
+    }
+
+    @Test
+    void exactPermutationsArePermutationsAndDifferByGroupAndRepeat() {
+        long[] ids = {3, 10, 11, 40, 41, 42, 99, 100};
+        int[] a = exactPermutation(7, ids, 0, 0);
+        assertEquals(java.util.stream.IntStream.range(0, ids.length).boxed().toList(),
+                java.util.Arrays.stream(a).sorted().boxed().toList());
+        assertTrue(!java.util.Arrays.equals(a, exactPermutation(7, ids, 1, 0))
+                || !java.util.Arrays.equals(a, exactPermutation(7, ids, 0, 1)));
     }
 
     @Test
