@@ -55,16 +55,22 @@ public final class MetricStats implements Serializable {
         if (probs.length != k) {
             throw new IllegalArgumentException("a row has " + probs.length + " probabilities but numClasses is " + k);
         }
+        return add(probs, 0, label);
+    }
+
+    /** As {@link #add(double[], int)}, the row's probabilities being {@code values[offset .. offset + classes)}. */
+    public MetricStats add(double[] probs, int offset, int label) {
+        int k = confusion.length;
         if (label < 0 || label >= k) {
             throw new IllegalArgumentException("label " + label + " is outside [0, " + k + ")");
         }
         for (int j = 0; j < k; j++) {
-            if (Double.isNaN(probs[j])) {
+            if (Double.isNaN(probs[offset + j])) {
                 throw new IllegalArgumentException("probability " + j + " of a row is NaN");
             }
         }
-        confusion[label][Metrics.argmax(probs, 0, k)]++;
-        logLoss.add(Metrics.rowLogLoss(probs[label]));
+        confusion[label][Metrics.argmax(probs, offset, k)]++;
+        logLoss.add(Metrics.rowLogLoss(probs[offset + label]));
         rows++;
         return this;
     }

@@ -147,7 +147,16 @@ class PermutationImportanceJobTest {
                 System.arraycopy(out, i * k, probs[i], 0, k);
                 labels[i] = (int) y[i];
             }
-            return Metrics.classification(probs, labels, k);
+            LinkedHashMap<String, Double> m = Metrics.classification(probs, labels, k);
+            if (k == 2) {
+                // Importance reports the AUC of binned scores (AucHistogram, tested against the exact AUC there).
+                io.candor.train.AucHistogram auc = new io.candor.train.AucHistogram();
+                for (int i = 0; i < x.length; i++) {
+                    auc.add(probs[i][1], labels[i] == 1);
+                }
+                m.put("auc", auc.auc());
+            }
+            return m;
         }
         return Metrics.regression(out, y);
     }
