@@ -49,16 +49,20 @@ class DriverCollectsTest {
             Map.entry("io/candor/explain/PermutationImportanceJob.java", List.of(
                     new Site(Size.BOUNDED, "at most FAN_IN score summaries, merged on executors (32 x groups x repeats)"))),
             Map.entry("io/candor/explain/shapley/DistributedShapley.java", List.of(
-                    new Site(Size.ROW_SIZED, "every explained row's Shapley values"),
                     new Site(Size.BOUNDED, "SAGE samples per slice (permutation pairs x groups)"))),
             Map.entry("io/candor/explain/ShapleyWorkflow.java", List.of(
-                    new Site(Size.ROW_SIZED, "SAGE's rows (shapley.sage.rows, every row when 0)"))),
+                    new Site(Size.BOUNDED, "SAGE's rows, a seeded sample of at most shapley.sage.rows (>= 1)"),
+                    new Site(Size.BOUNDED, "one mean |phi| summary per (variant, output)"))),
             Map.entry("io/candor/train/Evaluator.java", List.of(
                     new Site(Size.BOUNDED, "AUC: one count of negatives per partition of the sorted scores"))),
             Map.entry("io/candor/audit/AuditTables.java", List.of(
-                    new Site(Size.ROW_SIZED, "tonight's rows of a table, shap_values included"))),
+                    new Site(Size.BOUNDED, "tonight's metrics, importance, global Shapley rows (variants x features)"),
+                    new Site(Size.BOUNDED, "the sampled SHAP row ids, limit SHAP_POINTS_PER_VARIANT"),
+                    new Site(Size.BOUNDED, "shap_values of the sampled ids (variants x sample x outputs)"),
+                    new Site(Size.BOUNDED, "distinct staged variants of a table"),
+                    new Site(Size.BOUNDED, "earlier dates' metrics and importance (dates x variants x features)"))),
             Map.entry("io/candor/audit/AuditWorkflow.java", List.of(
-                    new Site(Size.ROW_SIZED, "the test split's feature values, for the report's SHAP plot"))),
+                    new Site(Size.BOUNDED, "features of the sampled SHAP rows (SHAP_POINTS_PER_VARIANT)"))),
             Map.entry("io/candor/explain/ImportanceBenchmark.java", List.of(
                     new Site(Size.BOUNDED, "the benchmark's matrix: at most MAX_ROWS test rows"))),
             Map.entry("io/candor/explain/ShapleyBenchmark.java", List.of(

@@ -198,7 +198,7 @@ public final class AuditWorkflow {
         List<ExplainInputs.Variant> loaded = ExplainInputs.variants(spark, explain, variants);
         PreparedData data = loaded.get(0).data();
         AuditTables tables = new AuditTables(spark, root, staging, date, audit.modelName());
-        Night night = Night.of(tables, data.isClassification(), variants);
+        Night night = Night.of(tables, data.isClassification(), variants, audit.seed());
         Map<String, org.apache.spark.api.java.JavaRDD<scala.Tuple3<Long, Double, double[]>>> predictions =
                 new LinkedHashMap<>();
         for (ExplainInputs.Variant v : loaded) {
@@ -324,17 +324,23 @@ public final class AuditWorkflow {
         }
     }
 
-    /** Tonight's metrics and global importances per variant, and the metric and importance the audit ranks by. */
+    /**
+     * Tonight's metrics and global importances per variant, the metric and importance the audit ranks by, and the
+     * shap_values rows of a seeded sample of {@link #SHAP_POINTS_PER_VARIANT} row ids (the same for every variant).
+     */
     record Night(List<String> variants, String primaryMetric, String importanceMetric, List<Row> metricRows,
                  List<Row> importanceRows, List<Row> globalRows, List<Row> shapRows,
                  Map<String, Map<String, Double>> testMetrics, Map<String, Map<String, Double>> importance,
                  Map<String, Map<String, Double>> sage) {
 
-        static Night of(AuditTables tables, boolean classification, List<String> variants) {
+        /** Seed stream of the rows sampled into shapRows (and the report's SHAP summary plot). */
+        static final long SHAP_SAMPLE_STREAM = 0x5AA9L;
+
+        static Night of(AuditTables tables, boolean classification, List<String> variants, long seed) {
             List<Row> metricRows = tables.tonight(Table.MODEL_METRICS);
             List<Row> importanceRows = tables.tonight(Table.PERMUTATION_IMPORTANCE);
             List<Row> globalRows = tables.tonight(Table.SHAPLEY_GLOBAL);
-            List<Row> shapRows = tables.tonight(Table.SHAP_VALUES);
+            List<Row> shapRows = tables.shapSample(SHAP_POINTS_PER_VARIANT, seed, SHAP_SAMPLE_STREAM);
             String primary = classification ? "accuracy" : "r2";
             TreeSet<String> importanceMetrics = new TreeSet<>();
             importanceRows.forEach(r -> importanceMetrics.add(r.getAs("metric")));
@@ -351,7 +357,7 @@ public final class AuditWorkflow {
             return testMetrics.getOrDefault(variant, Map.of()).getOrDefault(primaryMetric, Double.NaN);
         }
 
-        /** Per variant, per (row id, output), the attribution vector. */
+        /** Per variant, per (row id, output) of the sampled rows, the attribution vector. */
         Map<String, Map<List<Long>, double[]>> shap() {
             Map<String, Map<List<Long>, double[]>> out = new TreeMap<>();
             for (Row r : shapRows) {
@@ -364,10 +370,17 @@ public final class AuditWorkflow {
         }
     }
 
-    /** Test-split feature values of single-column groups, for colouring the SHAP summary; by row id. */
-    static Map<Long, double[]> groupValues(PreparedData data, List<FeatureGroup> groups) {
+    /**
+     * Feature values of single-column groups of the rows {@code rowIds} (a bounded sample) of the test split, for
+     * colouring the SHAP summary; by row id.
+     */
+    static Map<Long, double[]> groupValues(PreparedData data, List<FeatureGroup> groups, java.util.Set<Long> rowIds) {
         Map<Long, double[]> out = new HashMap<>();
-        for (Row r : data.split(PreparedData.TEST).select("row_id", "features").collectAsList()) {
+        if (rowIds.isEmpty()) {
+            return out;
+        }
+        for (Row r : data.split(PreparedData.TEST).filter(org.apache.spark.sql.functions.col("row_id")
+                .isin(rowIds.toArray())).select("row_id", "features").collectAsList()) {
             double[] x = ((Vector) r.get(1)).toArray();
             double[] values = new double[groups.size()];
             for (int g = 0; g < groups.size(); g++) {

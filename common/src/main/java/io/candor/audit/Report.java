@@ -4,7 +4,6 @@ import io.candor.config.CandorConf;
 import io.candor.data.FeatureGroup;
 import io.candor.data.PreparedData;
 import io.candor.report.ReportModel;
-import io.candor.util.Seeds;
 import org.apache.spark.sql.Row;
 
 import java.time.Instant;
@@ -16,9 +15,6 @@ import java.util.TreeSet;
 
 /** Fills the report's model from the night's tables and findings. */
 final class Report {
-    /** Seed stream of the rows sampled into the SHAP summary plot. */
-    private static final long SHAP_SAMPLE_STREAM = 0x5AA9L;
-
     private Report() {
     }
 
@@ -77,25 +73,25 @@ final class Report {
     }
 
     /**
-     * Beeswarm points: for the last output (a binary classifier's positive class), a seeded sample of the explained
-     * rows, the same rows for every variant; coloured by the feature's (standardised) value where the group is one
-     * column.
+     * Beeswarm points: for the last output (a binary classifier's positive class), the night's sampled rows (the same
+     * rows for every variant, at most {@code perVariant}); coloured by the feature's (standardised) value where the
+     * group is one column.
      */
     private static List<ReportModel.ShapPoint> shapPoints(CandorConf conf, PreparedData data, AuditWorkflow.Night night,
                                                           int perVariant) {
         List<FeatureGroup> groups = AuditWorkflow.groups(conf, data);
-        Map<Long, double[]> values = AuditWorkflow.groupValues(data, groups);
         int output = night.shapRows().stream().mapToInt(r -> r.<Integer>getAs("output")).max().orElse(0);
         TreeSet<Long> rowIds = new TreeSet<>();
         night.shapRows().forEach(r -> rowIds.add(r.getAs("row_id")));
-        List<Long> sample = rowIds.stream()
-                .sorted(Comparator.comparingDouble(id -> Seeds.uniform(conf.seed(), SHAP_SAMPLE_STREAM, id)))
-                .limit(perVariant).toList();
-        java.util.Set<Long> chosen = new java.util.HashSet<>(sample);
+        if (rowIds.size() > perVariant) {
+            throw new IllegalStateException("the night's SHAP sample has " + rowIds.size() + " rows; expected at most "
+                    + perVariant);
+        }
+        Map<Long, double[]> values = AuditWorkflow.groupValues(data, groups, rowIds);
         List<ReportModel.ShapPoint> points = new ArrayList<>();
         for (Row r : night.shapRows()) {
             long rowId = r.getAs("row_id");
-            if (r.<Integer>getAs("output") != output || !chosen.contains(rowId)) {
+            if (r.<Integer>getAs("output") != output) {
                 continue;
             }
             List<Double> phi = r.getList(r.fieldIndex("phi"));

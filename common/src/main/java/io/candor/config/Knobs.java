@@ -224,8 +224,8 @@ public final class Knobs {
                     + "cluster size) or sample (seeded rows).");
     public static final Knob<Integer> SHAPLEY_BACKGROUND_SIZE = knob("shapley.background.size", Type.INT, 20,
             atLeast(1), "Background rows: KMeans clusters, or sampled rows.");
-    public static final Knob<Integer> SHAPLEY_SAGE_ROWS = knob("shapley.sage.rows", Type.INT, 2000, atLeast(0),
-            "Rows SAGE averages over: a seeded sample of the split. 0: every row.");
+    public static final Knob<Integer> SHAPLEY_SAGE_ROWS = knob("shapley.sage.rows", Type.INT, 2000, atLeast(1),
+            "Rows SAGE averages over: a seeded sample of at most this many rows of the split, held by the driver.");
     public static final Knob<Integer> SHAPLEY_SAGE_MAX_PERMUTATION_PAIRS = knob("shapley.sage.max-permutation-pairs",
             Type.INT, 2048, atLeast(2), "Most antithetic permutation pairs SAGE draws.");
     public static final Knob<Double> SHAPLEY_SAGE_CONVERGENCE_FRACTION = knob("shapley.sage.convergence-fraction",

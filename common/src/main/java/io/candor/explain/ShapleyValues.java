@@ -7,7 +7,6 @@ import io.candor.data.TabularReader;
 import io.candor.explain.shapley.BackgroundSummary;
 import io.candor.explain.shapley.DistributedShapley;
 import io.candor.explain.shapley.ShapleyParts;
-import io.candor.explain.shapley.ShapleyRow;
 import io.candor.model.ArtifactMetadata;
 import io.candor.model.ModelArtifact;
 import io.candor.util.Hashing;
@@ -23,22 +22,23 @@ import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+
+import static org.apache.spark.sql.functions.col;
 
 /**
  * Per-row Shapley values as a Spark ML {@link Transformer} (in the manner of SynapseML's explainers): it adds to
  * each row of a DataFrame with the model's input columns the base value, the Shapley values of one output per
  * feature group ({@code shap_phi}, in the order of {@link #groupNames}) and their standard errors. Same estimators
  * and seeds as {@code candor shapley}; the background is MLlib KMeans (or a sample) of a DataFrame the caller gives.
- * Rows are identified by an id column, or by their order.
+ * Rows are identified by an id column, or by their order. The result is lazy: the values are computed on the
+ * executors by each action on it (cache it to act on it more than once).
  */
 public final class ShapleyValues extends Transformer {
     private static final long serialVersionUID = 1L;
@@ -129,37 +129,26 @@ public final class ShapleyValues extends Transformer {
         int inputs = m.featureNames().size();
         int outputs = m.isClassification() ? m.classes().size() : 1;
         ShapleyParts parts = ShapleyParts.of(groups, inputs, summary.rows(), summary.weights());
+        // Not destroyed here: the result is lazy, and its tasks read the network when it is computed.
         Broadcast<byte[]> zip = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(artifact.networkZip());
-        try {
-            ModelSource source = new ArtifactModelSource(zip, Hashing.sha256(artifact.networkZip()), inputs, outputs,
-                    m.isClassification() ? null : m.normalizer());
-            var settings = new DistributedShapley.RowSettings(
-                    ShapleySpec.Estimator.valueOf($(estimator).toUpperCase(Locale.ROOT)), (Integer) $(maxCoalitions),
-                    Knobs.SHAPLEY_PERMUTATION_PAIRS.defaultValue(), Knobs.SHAPLEY_BATCH_VALUES.defaultValue(),
-                    (Long) $(seed), Knobs.SHAPLEY_CONVERGENCE_THRESHOLD.defaultValue());
-            List<ShapleyRow> explained = DistributedShapley.explainRows(spark,
-                    input.select(TabularReader.ROW_ID, Featurizer.FEATURES), source, parts,
-                    new int[] {(Integer) $(output)}, settings, "shapley " + m.model() + "/" + m.variant());
-            List<Row> values = new ArrayList<>();
-            for (ShapleyRow r : explained) {
-                values.add(RowFactory.create(r.rowId(), r.baseValue(), Arrays.stream(r.phi()).boxed().toList(),
-                        Arrays.stream(r.stdError()).boxed().toList()));
-            }
-            StructType valueSchema = new StructType().add("__shap_id", DataTypes.LongType, false)
-                    .add("shap_base", DataTypes.DoubleType, false)
-                    .add("shap_phi", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
-                    .add("shap_std_error", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
-            Dataset<Row> joined = rows.join(spark.createDataFrame(values, valueSchema),
-                    rows.col(id).cast(DataTypes.LongType).equalTo(org.apache.spark.sql.functions.col("__shap_id")))
-                    .drop("__shap_id");
-            if ($(idCol).isEmpty()) {
-                joined = joined.orderBy(id).drop(id);
-            }
-            return joined.select(Arrays.stream(outSchema.fieldNames()).map(org.apache.spark.sql.functions::col)
-                    .toArray(org.apache.spark.sql.Column[]::new));
-        } finally {
-            zip.destroy();
+        ModelSource source = new ArtifactModelSource(zip, Hashing.sha256(artifact.networkZip()), inputs, outputs,
+                m.isClassification() ? null : m.normalizer());
+        var settings = new DistributedShapley.RowSettings(
+                ShapleySpec.Estimator.valueOf($(estimator).toUpperCase(Locale.ROOT)), (Integer) $(maxCoalitions),
+                Knobs.SHAPLEY_PERMUTATION_PAIRS.defaultValue(), Knobs.SHAPLEY_BATCH_VALUES.defaultValue(),
+                (Long) $(seed), Knobs.SHAPLEY_CONVERGENCE_THRESHOLD.defaultValue());
+        Dataset<Row> values = DistributedShapley.explainRows(spark,
+                input.select(TabularReader.ROW_ID, Featurizer.FEATURES), source, parts,
+                new int[] {(Integer) $(output)}, settings).rows()
+                .select(col("row_id").as("__shap_id"), col("base_value").as("shap_base"), col("phi").as("shap_phi"),
+                        col("std_error").as("shap_std_error"));
+        Dataset<Row> joined = rows.join(values, rows.col(id).cast(DataTypes.LongType).equalTo(col("__shap_id")))
+                .drop("__shap_id");
+        if ($(idCol).isEmpty()) {
+            joined = joined.orderBy(id).drop(id);
         }
+        return joined.select(Arrays.stream(outSchema.fieldNames()).map(org.apache.spark.sql.functions::col)
+                .toArray(org.apache.spark.sql.Column[]::new));
     }
 
     @Override

@@ -10,19 +10,27 @@ import io.candor.explain.shapley.KernelShapEstimator;
 import io.candor.explain.shapley.SageEstimator;
 import io.candor.explain.shapley.SageResult;
 import io.candor.explain.shapley.ShapleyParts;
-import io.candor.explain.shapley.ShapleyRow;
 import io.candor.store.RunRecord;
 import io.candor.store.Table;
 import io.candor.store.TableWriter;
+import io.candor.util.ExactSum;
+import io.candor.util.ProgressReporter;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import scala.Tuple2;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
 
 /**
  * {@code candor shapley}: per-row Shapley values (KernelSHAP or sampling) of the configured rows and outputs, their
@@ -37,10 +45,13 @@ public final class ShapleyWorkflow {
     }
 
     /**
+     * @param explanations (row, output) explanations written, {@code converged} of them converged
      * @param meanAbs mean |φ| per (output, group), with {@code meanAbsError} its standard error
+     * @param evaluations model rows evaluated for all of them
      */
-    public record VariantShapley(String variant, List<String> features, String estimator, List<ShapleyRow> rows,
-                                 int[] outputs, double[][] meanAbs, double[][] meanAbsError, SageResult sage) {
+    public record VariantShapley(String variant, List<String> features, String estimator, long explanations,
+                                 long converged, long evaluations, int[] outputs, double[][] meanAbs,
+                                 double[][] meanAbsError, SageResult sage) {
     }
 
     public record Outcome(String runId, List<VariantShapley> variants, List<String> tablePaths) {
@@ -50,6 +61,11 @@ public final class ShapleyWorkflow {
                         BackgroundSummary.Summary background, double[][] sageData, double[] sageLabels) {
     }
 
+    /**
+     * Explains every variant's rows on the executors into one write of {@code shap_values} (every variant's
+     * network stays broadcast until it is done), then summarises mean |φ| from the written files: the explanation
+     * runs once, and the summaries are exact sums, so they do not depend on partitioning.
+     */
     public static Outcome run(SparkSession spark, CandorConf conf) {
         Instant started = Instant.now();
         String runId = RunRecord.newRunId("shapley", started);
@@ -60,64 +76,103 @@ public final class ShapleyWorkflow {
 
         ShapleySpec spec = conf.shapley();
         String date = conf.date().toString();
-        List<VariantShapley> results = new ArrayList<>();
-        List<Row> valueRows = new ArrayList<>();
-        List<Row> globalRows = new ArrayList<>();
-        int slices = ExplainInputs.EXPLAIN_TASKS; // SAGE rounds split the same way everywhere
-        for (Plan plan : plans) {
-            ExplainInputs.Variant variant = plan.variant();
-            PreparedData data = variant.data();
-            List<int[]> groupIndices = plan.groups().stream()
-                    .map(g -> g.indices().stream().mapToInt(Integer::intValue).toArray()).toList();
-            ShapleyParts parts = ShapleyParts.of(groupIndices, variant.inputs(), plan.background().rows(),
-                    plan.background().weights());
-            boolean exact = spec.estimator() == ShapleySpec.Estimator.KERNEL
-                    && groupIndices.size() < 31 && (1L << groupIndices.size()) - 2 <= spec.maxCoalitions();
-            String estimator = spec.estimator() == ShapleySpec.Estimator.SAMPLING ? "sampling_shapley"
-                    : exact ? "kernel_shap_exact" : "kernel_shap";
-            try (ExplainInputs.BroadcastModel model = new ExplainInputs.BroadcastModel(spark, variant)) {
+        TableWriter tables = new TableWriter(spark, conf.tablesRoot());
+        List<String> written = new ArrayList<>();
+        List<String> estimators = new ArrayList<>();
+        List<SageResult> sages = new ArrayList<>();
+        List<ExplainInputs.BroadcastModel> models = new ArrayList<>();
+        try {
+            Dataset<Row> values = null;
+            List<DistributedShapley.Explanation> explanations = new ArrayList<>();
+            int slices = ExplainInputs.EXPLAIN_TASKS; // SAGE rounds split the same way everywhere
+            for (Plan plan : plans) {
+                ExplainInputs.Variant variant = plan.variant();
+                PreparedData data = variant.data();
+                List<int[]> groupIndices = plan.groups().stream()
+                        .map(g -> g.indices().stream().mapToInt(Integer::intValue).toArray()).toList();
+                ShapleyParts parts = ShapleyParts.of(groupIndices, variant.inputs(), plan.background().rows(),
+                        plan.background().weights());
+                boolean exact = spec.estimator() == ShapleySpec.Estimator.KERNEL
+                        && groupIndices.size() < 31 && (1L << groupIndices.size()) - 2 <= spec.maxCoalitions();
+                String estimator = spec.estimator() == ShapleySpec.Estimator.SAMPLING ? "sampling_shapley"
+                        : exact ? "kernel_shap_exact" : "kernel_shap";
+                estimators.add(estimator);
+                ExplainInputs.BroadcastModel model = new ExplainInputs.BroadcastModel(spark, variant);
+                models.add(model);
                 var settings = new DistributedShapley.RowSettings(spec.estimator(), spec.maxCoalitions(),
                         spec.permutationPairs(), spec.batchValues(), conf.seed(), spec.convergenceThreshold());
-                List<ShapleyRow> rows = DistributedShapley.explainRows(spark, plan.rows(), model.source(), parts,
-                        plan.outputs(), settings, "shapley " + variant.label(conf));
+                DistributedShapley.Explanation explanation = DistributedShapley.explainRows(spark, plan.rows(),
+                        model.source(), parts, plan.outputs(), settings);
+                explanations.add(explanation);
+                Dataset<Row> rows = explanation.rows()
+                        .withColumn("run_id", lit(runId)).withColumn("estimator", lit(estimator))
+                        .withColumn("audit_date", lit(date)).withColumn("model", lit(conf.modelName()))
+                        .withColumn("variant", lit(variant.name()));
+                values = values == null ? rows : values.union(rows);
+
                 SageEstimator.Settings sageSettings = new SageEstimator.Settings(
                         data.isClassification() ? SageEstimator.Loss.CROSS_ENTROPY : SageEstimator.Loss.SQUARED_ERROR,
                         spec.sageMaxPermutationPairs(),
                         Math.min(SageEstimator.Settings.DEFAULT_PAIRS_PER_ROUND, spec.sageMaxPermutationPairs()),
                         spec.sageConvergenceFraction(), spec.batchValues(), conf.seed());
-                SageResult sage = DistributedShapley.sage(spark, plan.sageData(), plan.sageLabels(), model.source(),
-                        parts, sageSettings, slices, "sage " + variant.label(conf));
-
-                int m = plan.groups().size();
-                double[][] meanAbs = new double[plan.outputs().length][m];
-                double[][] meanAbsError = new double[plan.outputs().length][m];
-                summariseMeanAbs(rows, plan.outputs(), meanAbs, meanAbsError);
-                List<String> names = plan.groups().stream().map(FeatureGroup::name).toList();
-                results.add(new VariantShapley(variant.name(), names, estimator, rows, plan.outputs(), meanAbs,
-                        meanAbsError, sage));
-                for (ShapleyRow r : rows) {
-                    valueRows.add(RowFactory.create(runId, r.rowId(), r.output(), r.baseValue(), r.prediction(),
-                            boxed(r.phi()), boxed(r.stdError()), estimator, r.evaluations(), r.converged(), date,
-                            conf.modelName(), variant.name()));
-                }
-                long evaluations = rows.stream().mapToLong(ShapleyRow::evaluations).sum();
-                for (int o = 0; o < plan.outputs().length; o++) {
-                    for (int j = 0; j < m; j++) {
-                        globalRows.add(RowFactory.create(runId, names.get(j), "mean_abs_shap", plan.outputs()[o],
-                                meanAbs[o][j], meanAbsError[o][j], evaluations, date, conf.modelName(), variant.name()));
-                    }
-                }
-                for (int j = 0; j < m; j++) {
-                    // SAGE explains the loss, not one output: output -1.
-                    globalRows.add(RowFactory.create(runId, names.get(j), "sage", -1, sage.values()[j],
-                            sage.stdError()[j], sage.evaluations(), date, conf.modelName(), variant.name()));
-                }
+                sages.add(DistributedShapley.sage(spark, plan.sageData(), plan.sageLabels(), model.source(),
+                        parts, sageSettings, slices, "sage " + variant.label(conf)));
             }
+            List<ProgressReporter> progress = new ArrayList<>();
+            try {
+                for (int v = 0; v < plans.size(); v++) {
+                    progress.add(explanations.get(v).progress("shapley " + plans.get(v).variant().label(conf)));
+                }
+                written.add(tables.write(Table.SHAP_VALUES, values));
+                progress.forEach(ProgressReporter::finish);
+            } finally {
+                progress.forEach(ProgressReporter::close);
+            }
+        } finally {
+            models.forEach(ExplainInputs.BroadcastModel::close);
         }
 
-        TableWriter tables = new TableWriter(spark, conf.tablesRoot());
-        List<String> written = new ArrayList<>();
-        written.add(tables.write(Table.SHAP_VALUES, valueRows));
+        // The table's own schema keeps partition values strings; the date and model prune to this run's partitions.
+        String valuesPath = tables.path(Table.SHAP_VALUES);
+        Map<List<Object>, MeanAbs> summaries = summarise(spark.read().schema(Table.SHAP_VALUES.schema())
+                .option("basePath", valuesPath).parquet(valuesPath).filter(col("audit_date").equalTo(date)
+                        .and(col("model").equalTo(conf.modelName())).and(col("run_id").equalTo(runId))));
+        List<VariantShapley> results = new ArrayList<>();
+        List<Row> globalRows = new ArrayList<>();
+        for (int p = 0; p < plans.size(); p++) {
+            Plan plan = plans.get(p);
+            String variant = plan.variant().name();
+            SageResult sage = sages.get(p);
+            int m = plan.groups().size();
+            int[] outputs = plan.outputs();
+            double[][] meanAbs = new double[outputs.length][];
+            double[][] meanAbsError = new double[outputs.length][];
+            long explained = 0;
+            long converged = 0;
+            long evaluations = 0;
+            for (int o = 0; o < outputs.length; o++) {
+                MeanAbs s = summaries.getOrDefault(List.of(variant, outputs[o]), new MeanAbs(m));
+                meanAbs[o] = s.mean();
+                meanAbsError[o] = s.standardError();
+                explained += s.rows;
+                converged += s.converged;
+                evaluations += s.evaluations;
+            }
+            List<String> names = plan.groups().stream().map(FeatureGroup::name).toList();
+            results.add(new VariantShapley(variant, names, estimators.get(p), explained, converged, evaluations,
+                    outputs, meanAbs, meanAbsError, sage));
+            for (int o = 0; o < outputs.length; o++) {
+                for (int j = 0; j < m; j++) {
+                    globalRows.add(RowFactory.create(runId, names.get(j), "mean_abs_shap", outputs[o],
+                            meanAbs[o][j], meanAbsError[o][j], evaluations, date, conf.modelName(), variant));
+                }
+            }
+            for (int j = 0; j < m; j++) {
+                // SAGE explains the loss, not one output: output -1.
+                globalRows.add(RowFactory.create(runId, names.get(j), "sage", -1, sage.values()[j],
+                        sage.stdError()[j], sage.evaluations(), date, conf.modelName(), variant));
+            }
+        }
         written.add(tables.write(Table.SHAPLEY_GLOBAL, globalRows));
         written.add(ExplainInputs.recordRun(spark, conf, runId, "shapley", started,
                 plans.stream().map(Plan::variant).toList()));
@@ -178,33 +233,83 @@ public final class ShapleyWorkflow {
         return outputs;
     }
 
-    /** Mean |φ| per output and group over the rows explained, with its standard error. */
-    static void summariseMeanAbs(List<ShapleyRow> rows, int[] outputs, double[][] mean, double[][] error) {
-        for (int o = 0; o < outputs.length; o++) {
-            int output = outputs[o];
-            int m = mean[o].length;
-            double[] sum = new double[m];
-            double[] squares = new double[m];
-            long n = 0;
-            for (ShapleyRow r : rows) {
-                if (r.output() == output) {
-                    double[] phi = r.phi();
-                    for (int j = 0; j < m; j++) {
-                        sum[j] += Math.abs(phi[j]);
-                        squares[j] += phi[j] * phi[j];
-                    }
-                    n++;
-                }
+    /**
+     * Mean |φ| of one (variant, output) and its standard error, from exact sums of |φ| and φ² (mergeable, so the
+     * summary of a table does not depend on how its rows are split into tasks), with the rows' counts.
+     */
+    static final class MeanAbs implements java.io.Serializable {
+        private final ExactSum[] abs;
+        private final ExactSum[] squares;
+        long rows;
+        long converged;
+        long evaluations;
+
+        MeanAbs(int groups) {
+            abs = new ExactSum[groups];
+            squares = new ExactSum[groups];
+            for (int j = 0; j < groups; j++) {
+                abs[j] = new ExactSum();
+                squares[j] = new ExactSum();
             }
-            for (int j = 0; j < m; j++) {
-                mean[o][j] = sum[j] / n;
-                double variance = n > 1 ? (squares[j] - n * mean[o][j] * mean[o][j]) / (n - 1) : 0.0;
-                error[o][j] = Math.sqrt(Math.max(0.0, variance) / n);
+        }
+
+        MeanAbs add(double[] phi, long rowEvaluations, boolean rowConverged) {
+            for (int j = 0; j < abs.length; j++) {
+                abs[j].add(Math.abs(phi[j]));
+                squares[j].addProduct(phi[j], phi[j]);
             }
+            rows++;
+            converged += rowConverged ? 1 : 0;
+            evaluations += rowEvaluations;
+            return this;
+        }
+
+        MeanAbs merge(MeanAbs other) {
+            for (int j = 0; j < abs.length; j++) {
+                abs[j].merge(other.abs[j]);
+                squares[j].merge(other.squares[j]);
+            }
+            rows += other.rows;
+            converged += other.converged;
+            evaluations += other.evaluations;
+            return this;
+        }
+
+        /** NaN without rows. */
+        double[] mean() {
+            double[] mean = new double[abs.length];
+            for (int j = 0; j < mean.length; j++) {
+                mean[j] = abs[j].doubleValue() / rows;
+            }
+            return mean;
+        }
+
+        /** {@code sqrt(s² / n)}, with the sample variance of |φ|; 0 for a single row. */
+        double[] standardError() {
+            double[] mean = mean();
+            double[] error = new double[abs.length];
+            for (int j = 0; j < error.length; j++) {
+                double variance = rows > 1 ? (squares[j].doubleValue() - rows * mean[j] * mean[j]) / (rows - 1) : 0.0;
+                error[j] = Math.sqrt(Math.max(0.0, variance) / rows);
+            }
+            return error;
         }
     }
 
-    private static List<Double> boxed(double[] values) {
-        return java.util.Arrays.stream(values).boxed().toList();
+    /** Per {@code [variant, output]}, the mean |φ| summary of {@code shapRows} (rows of shap_values). */
+    static Map<List<Object>, MeanAbs> summarise(Dataset<Row> shapRows) {
+        JavaPairRDD<List<Object>, MeanAbs> perKey = shapRows
+                .select("variant", "output", "phi", "n_evaluations", "converged").javaRDD()
+                .mapToPair(r -> {
+                    double[] phi = r.<Double>getList(2).stream().mapToDouble(Double::doubleValue).toArray();
+                    return new Tuple2<>(List.<Object>of(r.getString(0), r.getInt(1)),
+                            new MeanAbs(phi.length).add(phi, r.getLong(3), r.getBoolean(4)));
+                })
+                .reduceByKey(MeanAbs::merge);
+        Map<List<Object>, MeanAbs> out = new HashMap<>();
+        for (Tuple2<List<Object>, MeanAbs> t : perKey.collect()) { // one per (variant, output)
+            out.put(t._1(), t._2());
+        }
+        return out;
     }
 }

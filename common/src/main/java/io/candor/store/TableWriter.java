@@ -29,9 +29,18 @@ public final class TableWriter {
         return new Path(root, table.tableName()).toString();
     }
 
-    /** Writes {@code rows} (in the table's schema order) and returns the table's path. */
+    /** Writes {@code rows} (in the table's schema order, few: one file per partition) and returns the table's path. */
     public String write(Table table, List<Row> rows) {
-        Dataset<Row> frame = spark.createDataFrame(rows, table.schema()).coalesce(1);
+        return write(table, spark.createDataFrame(rows, table.schema()).coalesce(1));
+    }
+
+    /**
+     * Writes {@code frame} (the table's columns, by name) from the executors, one file per task and partition, with
+     * the same commit as {@link #write(Table, List)}; returns the table's path. Readers sort: file order says nothing.
+     */
+    public String write(Table table, Dataset<Row> frame) {
+        String[] columns = table.schema().fieldNames();
+        frame = frame.select(columns[0], java.util.Arrays.copyOfRange(columns, 1, columns.length));
         String path = path(table);
         var writer = frame.write().format("parquet")
                 .partitionBy(table.partitionColumns().toArray(new String[0]));

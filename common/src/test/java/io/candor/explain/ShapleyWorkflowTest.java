@@ -10,6 +10,8 @@ import io.candor.explain.shapley.SageResult;
 import io.candor.explain.shapley.ShapleyParts;
 import io.candor.explain.shapley.ShapleyRow;
 import io.candor.testing.ExplainFixtures;
+import io.candor.store.Table;
+import io.candor.store.TableWriter;
 import io.candor.testing.TestSpark;
 import io.candor.train.TrainWorkflow;
 import io.candor.util.InputException;
@@ -17,17 +19,20 @@ import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -71,17 +76,15 @@ class ShapleyWorkflowTest {
         Dataset<Row> rows = ExplainInputs.rows(s.variant().data(), ImportanceSpec.Split.TEST, 40, 42, 1);
         var settings = new DistributedShapley.RowSettings(ShapleySpec.Estimator.KERNEL, 256, 16, 200_000, 42, 0.01);
         try (ExplainInputs.BroadcastModel model = new ExplainInputs.BroadcastModel(spark, s.variant())) {
-            List<ShapleyRow> one = DistributedShapley.explainRows(spark, rows.repartition(1), model.source(), s.parts(),
-                    new int[] {1}, settings, "t");
+            List<ShapleyRow> one = explained(spark, rows.repartition(1), model.source(), s.parts(), settings);
             assertEquals(40, one.size());
             for (int partitions : new int[] {2, 7}) {
-                assertEquals(one, DistributedShapley.explainRows(spark, rows.repartition(partitions), model.source(),
-                        s.parts(), new int[] {1}, settings, "t"), partitions + " partitions");
+                assertEquals(one, explained(spark, rows.repartition(partitions), model.source(), s.parts(), settings),
+                        partitions + " partitions");
             }
             ModelSource failsOnce = ExplainFixtures.failingFirstAttemptOfPartition1(model.source());
             int before = ExplainFixtures.INJECTED.get();
-            assertEquals(one, DistributedShapley.explainRows(spark, rows.repartition(3), failsOnce, s.parts(),
-                    new int[] {1}, settings, "t"), "after a retry");
+            assertEquals(one, explained(spark, rows.repartition(3), failsOnce, s.parts(), settings), "after a retry");
             assertEquals(before + 1, ExplainFixtures.INJECTED.get(), "partition 1 failed once and was retried");
 
             // Local accuracy on a real network: sum of phi + base value = f(x).
@@ -91,6 +94,68 @@ class ShapleyWorkflowTest {
                     sum += phi;
                 }
                 assertEquals(r.prediction(), sum, 1e-6, "row " + r.rowId());
+            }
+        }
+    }
+
+    /** Output 1's values of {@code rows}, brought to the driver (small, for the test) in row-id order. */
+    private static List<ShapleyRow> explained(SparkSession spark, Dataset<Row> rows, ModelSource source,
+                                              ShapleyParts parts, DistributedShapley.RowSettings settings) {
+        return DistributedShapley.explainRows(spark, rows, source, parts, new int[] {1}, settings).rows()
+                .collectAsList().stream().map(DistributedShapley::fromRow)
+                .sorted(Comparator.comparingLong(ShapleyRow::rowId).thenComparingInt(ShapleyRow::output)).toList();
+    }
+
+    @Test
+    void shapValuesWrittenFrom1And3PartitionsAreBitwiseEqualAndSummariesMatchTheTable() {
+        SparkSession spark = TestSpark.session();
+        CandorConf conf = conf("breast_cancer", bc);
+        Setup s = setup(spark, conf);
+        Dataset<Row> rows = ExplainInputs.rows(s.variant().data(), ImportanceSpec.Split.TEST, 30, 42, 1);
+        var settings = new DistributedShapley.RowSettings(ShapleySpec.Estimator.SAMPLING, 256, 8, 200_000, 42, 0.01);
+        List<List<Row>> tables = new ArrayList<>();
+        try (ExplainInputs.BroadcastModel model = new ExplainInputs.BroadcastModel(spark, s.variant())) {
+            for (int partitions : new int[] {1, 3}) {
+                Dataset<Row> values = DistributedShapley.explainRows(spark, rows.repartition(partitions),
+                        model.source(), s.parts(), new int[] {0, 1}, settings).rows()
+                        .withColumn("run_id", functions.lit("r")).withColumn("estimator", functions.lit("e"))
+                        .withColumn("audit_date", functions.lit("2026-01-01")).withColumn("model", functions.lit("m"))
+                        .withColumn("variant", functions.lit("v"));
+                TableWriter writer = new TableWriter(spark, out.resolve("parts-" + partitions).toString());
+                writer.write(Table.SHAP_VALUES, values);
+                tables.add(writer.read(Table.SHAP_VALUES).orderBy("row_id", "output").collectAsList());
+            }
+        }
+        List<Row> one = tables.get(0);
+        assertEquals(60, one.size(), "30 rows x 2 outputs");
+        assertEquals(one, tables.get(1), "1 and 3 partitions: the same table, value for value");
+
+        Dataset<Row> written = TestSpark.session().read().parquet(out.resolve("parts-3/shap_values").toString());
+        Map<List<Object>, ShapleyWorkflow.MeanAbs> summaries = ShapleyWorkflow.summarise(written);
+        assertEquals(2, summaries.size());
+        for (int output : new int[] {0, 1}) {
+            List<ShapleyRow> r = one.stream().map(DistributedShapley::fromRow).filter(x -> x.output() == output)
+                    .toList();
+            ShapleyWorkflow.MeanAbs summary = summaries.get(List.of("v", output));
+            assertEquals(r.size(), summary.rows);
+            assertEquals(r.stream().mapToLong(ShapleyRow::evaluations).sum(), summary.evaluations);
+            assertEquals(r.stream().filter(ShapleyRow::converged).count(), summary.converged);
+            int m = r.get(0).phi().length;
+            for (int j = 0; j < m; j++) {
+                int g = j;
+                // Brute force: exact decimal sums, rounded once, then the same formulas.
+                BigDecimal abs = BigDecimal.ZERO;
+                BigDecimal squares = BigDecimal.ZERO;
+                for (ShapleyRow x : r) {
+                    BigDecimal phi = new BigDecimal(x.phi()[g]);
+                    abs = abs.add(phi.abs());
+                    squares = squares.add(phi.multiply(phi));
+                }
+                int n = r.size();
+                double mean = abs.doubleValue() / n;
+                double error = Math.sqrt(Math.max(0.0, (squares.doubleValue() - n * mean * mean) / (n - 1)) / n);
+                assertEquals(mean, summary.mean()[g], 0.0, "mean |phi| of output " + output + ", group " + g);
+                assertEquals(error, summary.standardError()[g], 0.0, "its standard error");
             }
         }
     }
@@ -149,7 +214,7 @@ class ShapleyWorkflowTest {
     void sageTopFiveOverlapsPermutationImportanceOnBreastCancerAndTablesAreWritten() {
         SparkSession spark = TestSpark.session();
         CandorConf conf = conf("breast_cancer", bc, "shapley.sample-rows=30", "shapley.split=all",
-                "shapley.sage.rows=0", "importance.split=all", "importance.n-repeats=10");
+                "shapley.sage.rows=100000", "importance.split=all", "importance.n-repeats=10");
         ShapleyWorkflow.VariantShapley v = ShapleyWorkflow.run(spark, conf).variants().get(0);
         List<ImportanceResult> importance = ImportanceWorkflow.run(spark, conf).variants().get(0).results();
         Set<String> topImportance = importance.stream().filter(r -> r.metric().equals("log_loss"))

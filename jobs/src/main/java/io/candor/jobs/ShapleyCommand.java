@@ -24,9 +24,8 @@ final class ShapleyCommand implements Callable<Integer> {
         ShapleyWorkflow.Outcome outcome = Sessions.withSession(conf, spark -> ShapleyWorkflow.run(spark, conf));
         System.out.println("run " + outcome.runId());
         for (ShapleyWorkflow.VariantShapley v : outcome.variants()) {
-            long converged = v.rows().stream().filter(r -> r.converged()).count();
             System.out.printf("%s/%s: %,d (row, output) explanations by %s, %,d converged%n", conf.modelName(),
-                    v.variant(), v.rows().size(), v.estimator(), converged);
+                    v.variant(), v.explanations(), v.estimator(), v.converged());
             int last = v.outputs().length - 1;
             System.out.printf("  top features by SAGE (loss) and by mean |phi| of output %d:%n", v.outputs()[last]);
             IntStream.range(0, v.features().size()).boxed()

@@ -7,12 +7,16 @@ import io.candor.explain.ModelSource;
 import io.candor.explain.ShapleySpec;
 import io.candor.model.SingleThreadedBlas;
 import io.candor.util.ProgressReporter;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
 
@@ -22,7 +26,8 @@ import java.util.List;
 
 /**
  * The Shapley estimators as Spark jobs. Per-row values: rows stay in their partitions, players and background travel
- * in the closure, and each task explains its rows in large batches; every row's draws come from (seed, row id), so
+ * in the closure, each task explains its rows in large batches, and the values stay on the executors (a lazy
+ * Dataset the caller writes); every row's draws come from (seed, row id), so
  * the values do not depend on partitioning or retries. SAGE: each round's permutation pairs are split across tasks
  * (pair t is seeded by (seed, t)), the driver adds the samples in pair order and checks convergence between rounds.
  */
@@ -36,49 +41,90 @@ public final class DistributedShapley {
     }
 
     /**
-     * @param rows {@code row_id} and {@code features}
-     * @return one row per (row, output), ordered by row id then output
+     * The per-row columns of {@code shap_values}, the order {@link #explainRows} produces them in; the caller adds
+     * run, estimator and partition columns.
      */
-    public static List<ShapleyRow> explainRows(SparkSession spark, Dataset<Row> rows, ModelSource source,
-                                               ShapleyParts parts, int[] outputs, RowSettings settings, String label) {
-        LongAccumulator done = spark.sparkContext().longAccumulator("candor.shapley.rows");
-        Dataset<Row> input = rows.select(TabularReader.ROW_ID, Featurizer.FEATURES);
-        long total = input.count();
-        List<ShapleyRow> explained;
-        try (ProgressReporter progress = new ProgressReporter(label, "rows explained", total, done)) {
-            explained = input.javaRDD().mapPartitions(it -> {
-                List<Row> partition = new ArrayList<>();
-                it.forEachRemaining(partition::add);
-                if (partition.isEmpty()) {
-                    return new ArrayList<ShapleyRow>().iterator();
-                }
-                double[][] x = new double[partition.size()][];
-                long[] ids = new long[partition.size()];
-                for (int i = 0; i < x.length; i++) {
-                    ids[i] = partition.get(i).getLong(0);
-                    x[i] = ((Vector) partition.get(i).get(1)).toArray();
-                }
-                BatchModel model = source.open();
-                List<ShapleyRow> result = SingleThreadedBlas.call(() -> settings.estimator()
-                        == ShapleySpec.Estimator.KERNEL
-                        ? parts.kernel(model, new KernelShapEstimator.Settings(settings.maxCoalitions(),
-                                settings.batchValues(), settings.seed(), settings.convergenceThreshold()))
-                                .explain(x, ids, outputs)
-                        : parts.sampling(model, new SamplingShapleyEstimator.Settings(settings.permutationPairs(),
-                                settings.batchValues(), settings.seed(), settings.convergenceThreshold()))
-                                .explain(x, ids, outputs));
-                done.add(x.length);
-                return result.iterator();
-            }).collect();
-            progress.finish();
+    public static final StructType ROW_SCHEMA = new StructType()
+            .add("row_id", DataTypes.LongType, false)
+            .add("output", DataTypes.IntegerType, false)
+            .add("base_value", DataTypes.DoubleType, false)
+            .add("prediction", DataTypes.DoubleType, false)
+            .add("phi", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+            .add("std_error", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
+            .add("n_evaluations", DataTypes.LongType, false)
+            .add("converged", DataTypes.BooleanType, false);
+
+    /**
+     * Per-row values, not yet computed: {@code rows} is lazy, and each action on it explains every row again on the
+     * executors, so write it once. Tasks add their rows to {@code done} as they finish (for {@link #progress}).
+     *
+     * @param rows one row per (row, output), in {@link #ROW_SCHEMA}, rows of a task in input order
+     * @param total rows to explain
+     */
+    public record Explanation(Dataset<Row> rows, long total, LongAccumulator done) {
+        /** A progress log of this explanation's tasks; close it once the action on {@link #rows} has finished. */
+        public ProgressReporter progress(String label) {
+            return new ProgressReporter(label, "rows explained", total, done);
         }
-        List<ShapleyRow> sorted = new ArrayList<>(explained);
-        sorted.sort(Comparator.comparingLong(ShapleyRow::rowId).thenComparingInt(ShapleyRow::output));
-        return sorted;
     }
 
     /**
-     * SAGE over {@code data} (rows collected and broadcast), each round's pairs split into {@code slices} tasks.
+     * @param rows {@code row_id} and {@code features}
+     * @return the explanation of every row and output, computed when its rows are written
+     */
+    public static Explanation explainRows(SparkSession spark, Dataset<Row> rows, ModelSource source,
+                                          ShapleyParts parts, int[] outputs, RowSettings settings) {
+        LongAccumulator done = spark.sparkContext().longAccumulator("candor.shapley.rows");
+        Dataset<Row> input = rows.select(TabularReader.ROW_ID, Featurizer.FEATURES);
+        long total = input.count();
+        JavaRDD<Row> explained = input.javaRDD().mapPartitions(it -> {
+            List<Row> partition = new ArrayList<>();
+            it.forEachRemaining(partition::add);
+            if (partition.isEmpty()) {
+                return new ArrayList<Row>().iterator();
+            }
+            double[][] x = new double[partition.size()][];
+            long[] ids = new long[partition.size()];
+            for (int i = 0; i < x.length; i++) {
+                ids[i] = partition.get(i).getLong(0);
+                x[i] = ((Vector) partition.get(i).get(1)).toArray();
+            }
+            BatchModel model = source.open();
+            List<ShapleyRow> result = SingleThreadedBlas.call(() -> settings.estimator()
+                    == ShapleySpec.Estimator.KERNEL
+                    ? parts.kernel(model, new KernelShapEstimator.Settings(settings.maxCoalitions(),
+                            settings.batchValues(), settings.seed(), settings.convergenceThreshold()))
+                            .explain(x, ids, outputs)
+                    : parts.sampling(model, new SamplingShapleyEstimator.Settings(settings.permutationPairs(),
+                            settings.batchValues(), settings.seed(), settings.convergenceThreshold()))
+                            .explain(x, ids, outputs));
+            done.add(x.length);
+            return result.stream().map(DistributedShapley::toRow).iterator();
+        });
+        return new Explanation(spark.createDataFrame(explained, ROW_SCHEMA), total, done);
+    }
+
+    /** A row of {@link #ROW_SCHEMA} (arrays as {@code double[]}, which Spark's row encoder takes as they are). */
+    public static Row toRow(ShapleyRow r) {
+        return RowFactory.create(r.rowId(), r.output(), r.baseValue(), r.prediction(), r.phi(), r.stdError(),
+                r.evaluations(), r.converged());
+    }
+
+    /** The {@link ShapleyRow} of a row with (at least) the columns of {@link #ROW_SCHEMA}. */
+    public static ShapleyRow fromRow(Row r) {
+        return new ShapleyRow(r.getAs("row_id"), r.<Integer>getAs("output"), r.<Double>getAs("base_value"),
+                r.<Double>getAs("prediction"), unboxed(r.getList(r.fieldIndex("phi"))),
+                unboxed(r.getList(r.fieldIndex("std_error"))), r.<Long>getAs("n_evaluations"),
+                r.<Boolean>getAs("converged"));
+    }
+
+    private static double[] unboxed(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /**
+     * SAGE over {@code data} (a bounded sample, {@code shapley.sage.rows}, broadcast), each round's pairs split into
+     * {@code slices} tasks.
      */
     public static SageResult sage(SparkSession spark, double[][] data, double[] labels, ModelSource source,
                                   ShapleyParts parts, SageEstimator.Settings settings, int slices, String label) {
