@@ -152,11 +152,12 @@ class ImportanceWorkflowTest {
     void importancesAreStableAcrossPermutationSeedsOnBreastCancerAndAdult() {
         for (String dataset : List.of("breast_cancer", "adult")) {
             Path root = out.resolve(dataset.equals("adult") ? "adult" : "bc");
-            // Over every row with 10 repeats: the estimator's own noise, not a small split's, is what is measured.
-            List<ImportanceResult> a = importance(conf(dataset, root, "run.seed=42", "importance.n-repeats=10",
-                    "importance.split=all"));
-            List<ImportanceResult> b = importance(conf(dataset, root, "run.seed=7", "importance.n-repeats=10",
-                    "importance.split=all"));
+            // Over every row: the estimator's own noise, not a small split's, is what is measured. breast_cancer's
+            // 30 correlated features have close importances: with 10 repeats, 3 of the 10 pairs of seeds among
+            // {1, 2, 3, 7, 42} fell below 0.8 (0.59 to 0.92); with 30, every pair reached it (0.81 to 0.98).
+            String repeats = "importance.n-repeats=" + (dataset.equals("adult") ? 10 : 30);
+            List<ImportanceResult> a = importance(conf(dataset, root, "run.seed=42", repeats, "importance.split=all"));
+            List<ImportanceResult> b = importance(conf(dataset, root, "run.seed=7", repeats, "importance.split=all"));
             double rho = topTenSpearman(a, b, "log_loss");
             assertTrue(rho >= 0.8, dataset + ": Spearman between seeds " + rho);
         }
