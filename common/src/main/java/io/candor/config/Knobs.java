@@ -220,8 +220,8 @@ public final class Knobs {
             Type.DOUBLE, 0.01, in(0.0, 1e9, false), "A row is \"converged\" when its largest standard error is at "
                     + "most this fraction of the range of its values.");
     public static final Knob<String> SHAPLEY_BACKGROUND_METHOD = knob("shapley.background.method", Type.STRING,
-            "kmeans", oneOf("kmeans", "sample"), "kmeans (Spark MLlib KMeans on the training split, weighted by "
-                    + "cluster size) or sample (seeded rows).");
+            "kmeans", oneOf("kmeans", "sample"), "kmeans (k-means over the whole training split, deterministic; "
+                    + "centres weighted by cluster size) or sample (seeded rows).");
     public static final Knob<Integer> SHAPLEY_BACKGROUND_SIZE = knob("shapley.background.size", Type.INT, 20,
             atLeast(1), "Background rows: KMeans clusters, or sampled rows.");
     public static final Knob<Integer> SHAPLEY_SAGE_ROWS = knob("shapley.sage.rows", Type.INT, 2000, atLeast(1),

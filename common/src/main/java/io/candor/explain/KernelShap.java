@@ -30,7 +30,7 @@ import static org.apache.spark.sql.functions.col;
 /**
  * KernelSHAP (Lundberg &amp; Lee 2017) for a user's own DL4J {@link MultiLayerNetwork} on their own DataFrame, as a
  * Spark ML {@link Estimator}: no Candor conf or artifact is involved. {@code fit} summarises the {@code featuresCol}
- * vectors with Spark MLlib KMeans ({@code backgroundSize} centres weighted by cluster size, deterministic for a seed;
+ * vectors with k-means ({@code backgroundSize} centres weighted by cluster size, deterministic for a seed;
  * see {@link BackgroundSummary}) and returns a {@link KernelShapModel}; only the centres reach the driver.
  *
  * <pre>{@code

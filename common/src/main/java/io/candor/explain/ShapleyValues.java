@@ -36,7 +36,7 @@ import static org.apache.spark.sql.functions.col;
  * Per-row Shapley values as a Spark ML {@link Transformer} (in the manner of SynapseML's explainers): it adds to
  * each row of a DataFrame with the model's input columns the base value, the Shapley values of one output per
  * feature group ({@code shap_phi}, in the order of {@link #groupNames}) and their standard errors. Same estimators
- * and seeds as {@code candor shapley}; the background is MLlib KMeans (or a sample) of a DataFrame the caller gives.
+ * and seeds as {@code candor shapley}; the background is the k-means summary (or a sample) of a DataFrame the caller gives.
  * Rows are identified by an id column, or by their order. The result is lazy: the values are computed on the
  * executors by each action on it (cache it to act on it more than once).
  */
