@@ -183,7 +183,7 @@ public final class Knobs {
     public static final Knob<String> IMPORTANCE_MODE = knob("importance.mode", Type.STRING, "exact",
             oneOf("exact", "block"), "exact: one global permutation per (group, repeat), identical to a "
                     + "single-machine run for any partitioning. block: permute within blocks of rows assigned by a "
-                    + "hash of (seed, row id), for data too large to broadcast.");
+                    + "hash of (seed, row id), without exact mode's sort and shuffle of every row.");
     public static final Knob<Integer> IMPORTANCE_BLOCKS = knob("importance.blocks", Type.INT, 0, atLeast(0),
             "Number of blocks in block mode. 0: Spark's default parallelism.");
     public static final Knob<List<String>> IMPORTANCE_METRICS = knob("importance.metrics", Type.STRING_LIST,
