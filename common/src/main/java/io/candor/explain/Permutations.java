@@ -4,9 +4,10 @@ import io.candor.util.Seeds;
 
 
 /**
- * The permutations of permutation importance, defined by (seed, group, repeat[, block]) alone: a Fisher–Yates
- * shuffle of positions 0..n−1 of the rows in row-id order. Any task, retry or partitioning recomputes the same
- * permutation, which is what makes exact mode reproduce a single-machine run.
+ * The permutations of block-mode importance (and of the single-machine benchmark), defined by (seed, group, repeat,
+ * block) alone: a Fisher–Yates shuffle of positions 0..n−1 of a block's rows in row-id order, so any task or retry
+ * recomputes the same one. Exact mode, whose permutation spans every row, ranks rows by a seeded hash instead
+ * ({@link PermutationImportanceJob}), which Spark computes without holding the rows in one place.
  */
 public final class Permutations {
     /** Stream id of permutation draws, apart from every other use of the run seed. */
