@@ -71,8 +71,13 @@ class StandaloneClusterIT {
             "importance.n-repeats=2", "shapley.sample-rows=16", "shapley.sage.rows=50",
             "shapley.sage.max-permutation-pairs=128");
 
-    private static final Pattern EXPLAINER_STAGE = Pattern.compile(
-            "Submitting \\d+ missing tasks from ResultStage (\\d+) \\([^\\n]*at mapPartitions at DistributedShapley");
+    /**
+     * The stage that explains the rows: the executors explain them as they write {@code shap_values}, in
+     * {@code EXPLAIN_TASKS} tasks (the command's other table writes are one task each).
+     */
+    private static final Pattern EXPLAINER_STAGE = Pattern.compile("Submitting "
+            + io.candor.explain.ExplainInputs.EXPLAIN_TASKS
+            + " missing tasks from ResultStage (\\d+) \\([^\\n]*at save at TableWriter");
     private static final Pattern LOST_TASK = Pattern.compile(
             "Lost task \\d+\\.\\d+ in stage (\\d+)\\.\\d+ \\(TID \\d+\\)[^\\n]*ExecutorLostFailure[^\\n]*");
 
