@@ -47,7 +47,7 @@ class DriverCollectsTest {
             Map.entry("io/candor/quant/CalibrationPass.java", List.of(
                     new Site(Size.BOUNDED, "one activation-range summary per partition (partitions x layers)"))),
             Map.entry("io/candor/explain/PermutationImportanceJob.java", List.of(
-                    new Site(Size.BOUNDED, "at most FAN_IN score summaries, merged on executors (32 x groups x repeats)"))),
+                    new Site(Size.BOUNDED, "one score summary, merged on the executors (groups x repeats histograms of at most ~11,000 bins)"))),
             Map.entry("io/candor/explain/shapley/DistributedShapley.java", List.of(
                     new Site(Size.BOUNDED, "SAGE samples per slice (permutation pairs x groups)"))),
             Map.entry("io/candor/explain/ShapleyWorkflow.java", List.of(

@@ -230,13 +230,12 @@ public final class PermutationImportanceJob {
     }
 
     /**
-     * The indexed summaries merged in index order, in a tree of fixed fan-in run on the executors: the grouping
-     * depends only on the count, so floating-point sums round the same way whichever tasks finish first, and the
-     * driver receives at most {@link #FAN_IN} summaries.
+     * The indexed summaries merged in index order, in a tree of fixed fan-in run on the executors down to one, which
+     * is all the driver receives: its heap then holds one summary (groups x repeats histograms), whatever the tasks.
      */
     static PermutationScorer.BlockScores mergeInOrder(JavaPairRDD<Integer, PermutationScorer.BlockScores> parts,
                                                       int count) {
-        while (count > FAN_IN) {
+        while (count > 1) {
             count = (count + FAN_IN - 1) / FAN_IN;
             parts = parts.mapToPair(t -> new Tuple2<>(t._1() / FAN_IN, t)).groupByKey(count)
                     .mapToPair(g -> {

@@ -8,7 +8,7 @@ import java.util.Iterator;
  * negatives are counted per bin of the score, and {@link #auc()} is {@link AucCounts}' exact AUC of the binned
  * scores (pairs in one bin count as ties). Bins are relative to the nearer end of [0, 1] — the score, or one minus it
  * above 0.5 — with {@value #MANTISSA_BITS} mantissa bits, so confident scores near 0 or 1 are told apart as finely as
- * scores near 0.5 (about 0.1 % of their distance to the end). At most about 180,000 bins can ever be occupied by
+ * scores near 0.5 (about 1.6 % of their distance to the end). At most about 11,000 bins can ever be occupied by
  * float-valued network outputs, whatever the rows.
  *
  * <p>Error bound: a positive and a negative in the same bin are a win or a loss in the exact AUC but count half here,
@@ -17,7 +17,7 @@ import java.util.Iterator;
  */
 public final class AucHistogram implements Serializable {
     private static final long serialVersionUID = 2L;
-    static final int MANTISSA_BITS = 10;
+    static final int MANTISSA_BITS = 6;
     private static final int SHIFT = 52 - MANTISSA_BITS;
     private static final long HALF = Double.doubleToRawLongBits(0.5) >>> SHIFT;
     /** Rows buffered before they are sorted into the bins: adding a row is an array write, not a map lookup. */
