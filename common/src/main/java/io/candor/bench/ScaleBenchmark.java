@@ -49,10 +49,6 @@ public final class ScaleBenchmark {
         public double totalSeconds() {
             return seconds.values().stream().mapToDouble(Double::doubleValue).sum();
         }
-
-        public double rowsPerSecond(String stage) {
-            return rows / seconds.get(stage);
-        }
     }
 
     /** All sizes, with the least-squares line of total seconds against rows. */

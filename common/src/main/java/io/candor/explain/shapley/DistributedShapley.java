@@ -15,7 +15,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
@@ -44,15 +43,10 @@ public final class DistributedShapley {
      * The per-row columns of {@code shap_values}, the order {@link #explainRows} produces them in; the caller adds
      * run, estimator and partition columns.
      */
-    public static final StructType ROW_SCHEMA = new StructType()
-            .add("row_id", DataTypes.LongType, false)
-            .add("output", DataTypes.IntegerType, false)
-            .add("base_value", DataTypes.DoubleType, false)
-            .add("prediction", DataTypes.DoubleType, false)
-            .add("phi", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
-            .add("std_error", DataTypes.createArrayType(DataTypes.DoubleType, false), false)
-            .add("n_evaluations", DataTypes.LongType, false)
-            .add("converged", DataTypes.BooleanType, false);
+    public static final StructType ROW_SCHEMA = new StructType(java.util.stream.Stream.of("row_id", "output",
+            "base_value", "prediction", "phi", "std_error", "n_evaluations", "converged")
+            .map(io.candor.store.Table.SHAP_VALUES.schema()::apply)
+            .toArray(org.apache.spark.sql.types.StructField[]::new));
 
     /**
      * Per-row values, not yet computed: {@code rows} is lazy, and each action on it explains every row again on the
