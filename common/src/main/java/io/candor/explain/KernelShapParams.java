@@ -3,15 +3,12 @@ package io.candor.explain;
 import io.candor.config.KnobParams;
 import io.candor.config.Knobs;
 import io.candor.util.InputException;
-import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.param.IntArrayParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
-import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import scala.runtime.AbstractFunction1;
 
@@ -65,18 +62,8 @@ public interface KernelShapParams extends Params {
      */
     default StructType validateAndTransformSchema(StructType schema) {
         String stage = getClass().getSimpleName();
-        DataType features = require(schema, stage, "featuresCol", getFeaturesCol(), "a vector column of the "
-                + "network's inputs");
-        if (!features.equals(SQLDataTypes.VectorType())) {
-            throw new InputException(stage + ": featuresCol \"" + getFeaturesCol() + "\" is " + features.simpleString()
-                    + "; expected a vector (org.apache.spark.ml.linalg.Vector) of the network's inputs");
-        }
-        DataType id = require(schema, stage, "idCol", getIdCol(), "a column of integer row ids (they seed each "
-                + "row's coalition draws)");
-        if (!List.of(DataTypes.LongType, DataTypes.IntegerType, DataTypes.ShortType, DataTypes.ByteType).contains(id)) {
-            throw new InputException(stage + ": idCol \"" + getIdCol() + "\" is " + id.simpleString()
-                    + "; expected an integer type (long, int, short or byte)");
-        }
+        ExplainerParams.requireVector(schema, stage, getFeaturesCol());
+        ExplainerParams.requireIds(schema, stage, getIdCol());
         StructType out = schema;
         for (String name : List.of(getOutputCol(), getBaseValueCol(), getPredictionCol())) {
             if (Arrays.asList(schema.fieldNames()).contains(name)) {
@@ -88,16 +75,6 @@ public interface KernelShapParams extends Params {
                 false), false);
         out = out.add(getBaseValueCol(), DataTypes.createArrayType(DataTypes.DoubleType, false), false);
         return out.add(getPredictionCol(), DataTypes.createArrayType(DataTypes.DoubleType, false), false);
-    }
-
-    private static DataType require(StructType schema, String stage, String param, String column, String expected) {
-        for (StructField f : schema.fields()) {
-            if (f.name().equals(column)) {
-                return f.dataType();
-            }
-        }
-        throw new InputException(stage + ": " + param + " \"" + column + "\" is not a column of the input (columns: "
-                + String.join(", ", schema.fieldNames()) + "); expected " + expected);
     }
 
     /** The Param objects of one owner, with their defaults set on it. */
@@ -116,28 +93,23 @@ public interface KernelShapParams extends Params {
         final IntArrayParam outputs;
 
         Declared(Params owner) {
-            featuresCol = new Param<>(owner, "featuresCol", "vector column of the network's inputs",
-                    new Check<String>(s -> !s.isEmpty()));
-            idCol = new Param<>(owner, "idCol", "integer column of row ids; a row's coalition draws come from "
-                    + "(seed, row id), so its values do not depend on partitioning", new Check<String>(s -> !s.isEmpty()));
+            featuresCol = ExplainerParams.featuresCol(owner);
+            idCol = ExplainerParams.idCol(owner);
             outputCol = new Param<>(owner, "outputCol", "output column: array<array<double>>, per explained output "
                     + "one Shapley value per feature", new Check<String>(s -> !s.isEmpty()));
             baseValueCol = new Param<>(owner, "baseValueCol", "output column: array<double>, per explained output "
                     + "the base value E_bg[f]", new Check<String>(s -> !s.isEmpty()));
             predictionCol = new Param<>(owner, "predictionCol", "output column: array<double>, per explained output "
                     + "the network's prediction f(x) = base + sum of the values", new Check<String>(s -> !s.isEmpty()));
-            seed = KnobParams.longParam(owner, "seed", Knobs.RUN_SEED);
+            seed = ExplainerParams.seed(owner);
             maxCoalitions = KnobParams.intParam(owner, "maxCoalitions", Knobs.SHAPLEY_MAX_COALITIONS);
             backgroundSize = KnobParams.intParam(owner, "backgroundSize", Knobs.SHAPLEY_BACKGROUND_SIZE);
             batchValues = KnobParams.longParam(owner, "batchValues", Knobs.SHAPLEY_BATCH_VALUES);
             outputs = new IntArrayParam(owner, "outputs", Knobs.SHAPLEY_OUTPUTS.doc(), new Check<int[]>(v ->
                     Knobs.SHAPLEY_OUTPUTS.problem(Arrays.stream(v).boxed().toList()) == null));
-            owner.setDefault(featuresCol, "features");
-            owner.setDefault(idCol, "row_id");
             owner.setDefault(outputCol, "shap_values");
             owner.setDefault(baseValueCol, "shap_base");
             owner.setDefault(predictionCol, "shap_prediction");
-            owner.setDefault(seed, Knobs.RUN_SEED.defaultValue());
             owner.setDefault(maxCoalitions, Knobs.SHAPLEY_MAX_COALITIONS.defaultValue());
             owner.setDefault(backgroundSize, Knobs.SHAPLEY_BACKGROUND_SIZE.defaultValue());
             owner.setDefault(batchValues, Knobs.SHAPLEY_BATCH_VALUES.defaultValue());
