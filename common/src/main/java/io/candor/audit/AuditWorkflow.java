@@ -151,7 +151,11 @@ public final class AuditWorkflow {
      */
     private static void requireExplainable(SparkSession spark, CandorConf conf) {
         PreparedData data = PreparedData.prepare(spark, conf.dataset(), conf.seed());
-        ShapleyWorkflow.checkedOutputs(conf.shapley(), groups(conf, data).size(), data.outputs(), conf.modelName());
+        try {
+            ShapleyWorkflow.checkedOutputs(conf.shapley(), groups(conf, data).size(), data.outputs(), conf.modelName());
+        } finally {
+            data.release();
+        }
     }
 
     private static Outcome runStaged(SparkSession spark, CandorConf audit, ConfLoader loader, boolean force,
@@ -212,6 +216,7 @@ public final class AuditWorkflow {
         List<VariantComparison.Pair> pairs = VariantComparison.pairs(night, predictions, data.isClassification(),
                 spec.topK());
         predictions.values().forEach(p -> p.unpersist(false));
+        loaded.forEach(v -> v.data().release());
         List<Breach> breaches = new ArrayList<>(Thresholds.night(spec.thresholds(), night, teacher, pairs));
         Drift.Result drift = Drift.against(tables, night, spec);
         breaches.addAll(drift.breaches());

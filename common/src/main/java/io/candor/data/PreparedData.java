@@ -38,6 +38,11 @@ public record PreparedData(Dataset<Row> frame, Featurizer featurizer, List<Strin
         return isClassification() ? classes.size() : 1;
     }
 
+    /** Drops the frame's cache: the workflow that prepared it calls this when done (what is built on it still works). */
+    public void release() {
+        frame.unpersist(false);
+    }
+
     public Dataset<Row> split(String which) {
         return frame.filter(col(SPLIT).equalTo(which));
     }
@@ -108,6 +113,7 @@ public record PreparedData(Dataset<Row> frame, Featurizer featurizer, List<Strin
                 .select(TabularReader.ROW_ID, SPLIT, Featurizer.FEATURES, TabularReader.LABEL)
                 .persist(StorageLevel.MEMORY_AND_DISK());
         long trainRows = frame.filter(col(SPLIT).equalTo(TRAIN)).count();
+        parsed.release(); // the count materialised the frame's own cache
         long testRows = parsed.rows() - trainRows;
         if (trainRows == 0 || (testFraction > 0 && testRows == 0)) {
             throw new InputException("data file " + spec.path() + ": " + parsed.rows() + " rows give " + trainRows

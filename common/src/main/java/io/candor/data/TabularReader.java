@@ -69,9 +69,14 @@ public final class TabularReader {
      * The parsed, validated rows and the columns they were read as.
      *
      * @param featureOrder the feature columns (numeric and categorical) in the file's order
+     * @param caches       what reading cached; {@link #release()} drops them once whatever was built from {@code frame}
+     *                     has its own cache (kept, they pile up across the workflows of one session)
      */
     public record Parsed(Dataset<Row> frame, List<String> numeric, List<String> categorical, List<String> featureOrder,
-                         long rows, String fingerprint) {
+                         long rows, String fingerprint, List<Dataset<Row>> caches) {
+        public void release() {
+            caches.forEach(c -> c.unpersist(false));
+        }
     }
 
     public Parsed read() {
@@ -99,7 +104,8 @@ public final class TabularReader {
     private Parsed readChecked() {
         Path path = new Path(spec.path());
         String fingerprint = fingerprint(path);
-        Dataset<Row> raw = spec.resolvedFormat() == DatasetSpec.Format.CSV ? readCsv() : readParquet();
+        List<Dataset<Row>> caches = new ArrayList<>();
+        Dataset<Row> raw = spec.resolvedFormat() == DatasetSpec.Format.CSV ? readCsv(caches) : readParquet();
         List<String> columns = Arrays.asList(raw.columns());
 
         checkColumn(spec.label(), "dataset.label", columns);
@@ -141,6 +147,7 @@ public final class TabularReader {
 
         Dataset<Row> withIds = withRowIds(raw);
         Dataset<Row> parsed = parse(withIds, numeric, categorical).persist(StorageLevel.MEMORY_AND_DISK());
+        caches.add(parsed);
         Dataset<Row> handled = handleMissing(parsed, withIds, numeric, categorical);
         long rows = handled.count();
         if (rows == 0) {
@@ -148,10 +155,11 @@ public final class TabularReader {
                     + spec.missingPolicy().name().toLowerCase() + " (expected at least one complete row)");
         }
         List<String> featureOrder = columns.stream().filter(c -> numeric.contains(c) || categorical.contains(c)).toList();
-        return new Parsed(handled, List.copyOf(numeric), List.copyOf(categorical), featureOrder, rows, fingerprint);
+        return new Parsed(handled, List.copyOf(numeric), List.copyOf(categorical), featureOrder, rows, fingerprint,
+                List.copyOf(caches));
     }
 
-    private Dataset<Row> readCsv() {
+    private Dataset<Row> readCsv(List<Dataset<Row>> caches) {
         Dataset<Row> header;
         try {
             header = spark.read().option("header", "true").option("inferSchema", "false").csv(spec.path());
@@ -176,6 +184,7 @@ public final class TabularReader {
                 .option("columnNameOfCorruptRecord", CORRUPT).option("maxCharsPerColumn", MAX_FIELD_CHARS)
                 .csv(spec.path())
                 .cache();
+        caches.add(rows);
         Row bad;
         try {
             bad = rows.filter(col(CORRUPT).isNotNull()).select(CORRUPT).limit(1).collectAsList().stream()

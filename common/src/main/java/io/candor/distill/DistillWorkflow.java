@@ -79,6 +79,16 @@ public final class DistillWorkflow {
         long splitSeed = ExplainInputs.splitSeed(teacher, conf);
         PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), splitSeed, teacher.featurizer(),
                 teacher.metadata().classes(), teacherDir);
+        try {
+            return run(spark, conf, teacher, teacherDir, splitSeed, data, started, runId);
+        } finally {
+            data.release();
+        }
+    }
+
+    private static Outcome run(SparkSession spark, CandorConf conf, ModelArtifact teacher, String teacherDir,
+                               long splitSeed, PreparedData data, Instant started, String runId) {
+        DistillSpec spec = conf.distill();
         Network teacherNetwork = teacher.network();
         if (!"MultiLayerNetwork".equals(teacherNetwork.kind())) {
             throw new InputException("teacher " + teacherDir + ": is a " + teacherNetwork.kind()

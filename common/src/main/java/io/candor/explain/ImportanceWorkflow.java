@@ -66,6 +66,8 @@ public final class ImportanceWorkflow {
             }
         }
 
+        plans.forEach(plan -> plan.variant().data().release());
+
         TableWriter tables = new TableWriter(spark, conf.tablesRoot());
         List<String> written = new ArrayList<>();
         written.add(tables.write(Table.PERMUTATION_IMPORTANCE, tableRows));

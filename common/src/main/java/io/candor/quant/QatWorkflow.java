@@ -108,7 +108,12 @@ public final class QatWorkflow {
     }
 
     public static Outcome run(SparkSession spark, CandorConf conf) {
-        return run(spark, conf, load(spark, conf), conf.qat(), conf.qat().variant(), "qat");
+        Source source = load(spark, conf);
+        try {
+            return run(spark, conf, source, conf.qat(), conf.qat().variant(), "qat");
+        } finally {
+            source.data().release();
+        }
     }
 
     /** Quantizes {@code source} as {@code qat} says and publishes it as {@code variant}. */

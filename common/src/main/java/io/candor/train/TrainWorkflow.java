@@ -52,6 +52,14 @@ public final class TrainWorkflow {
         Instant started = Instant.now();
         String runId = RunRecord.newRunId("train", started);
         PreparedData data = PreparedData.prepare(spark, conf.dataset(), conf.seed());
+        try {
+            return run(spark, conf, data, started, runId);
+        } finally {
+            data.release();
+        }
+    }
+
+    private static Outcome run(SparkSession spark, CandorConf conf, PreparedData data, Instant started, String runId) {
         LOG.info("dataset {}: {} rows ({} train, {} test), {} features in {} groups{}", conf.dataset().name(),
                 data.rows(), data.trainRows(), data.testRows(), data.featurizer().layout().size(),
                 data.featurizer().layout().groups().size(),
