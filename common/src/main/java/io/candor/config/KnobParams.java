@@ -1,5 +1,6 @@
 package io.candor.config;
 
+import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
@@ -26,6 +27,10 @@ public final class KnobParams {
 
     public static LongParam longParam(Params owner, String name, Knob<Long> knob) {
         return new LongParam(owner, name, knob.doc(), new KnobCheck<>(knob, v -> (Long) v));
+    }
+
+    public static DoubleParam doubleParam(Params owner, String name, Knob<Double> knob) {
+        return new DoubleParam(owner, name, knob.doc(), new KnobCheck<>(knob, v -> (Double) v));
     }
 
     public static Param<String> stringParam(Params owner, String name, Knob<String> knob) {

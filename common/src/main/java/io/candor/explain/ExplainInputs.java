@@ -1,6 +1,7 @@
 package io.candor.explain;
 
 import io.candor.config.CandorConf;
+import io.candor.data.Featurizer;
 import io.candor.data.PreparedData;
 import io.candor.data.TabularReader;
 import io.candor.model.ModelArtifact;
@@ -15,6 +16,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -68,16 +70,49 @@ public final class ExplainInputs {
     /** The split's rows, or a seeded sample of {@code sampleRows} of them (0: all). */
     public static Dataset<Row> rows(PreparedData data, ImportanceSpec.Split split, int sampleRows, long seed,
                                     long stream) {
-        Dataset<Row> rows = switch (split) {
+        Dataset<Row> rows = splitRows(data, split);
+        return sampleRows > 0 ? sample(rows, sampleRows, seed, stream) : rows;
+    }
+
+    public static Dataset<Row> splitRows(PreparedData data, ImportanceSpec.Split split) {
+        return switch (split) {
             case TEST -> data.split(PreparedData.TEST);
             case TRAIN -> data.split(PreparedData.TRAIN);
             case ALL -> data.frame();
         };
-        if (sampleRows > 0) {
-            var order = udf((UDF1<Long, Double>) id -> Seeds.uniform(seed, stream, id), DataTypes.DoubleType);
-            rows = rows.orderBy(order.apply(col(TabularReader.ROW_ID))).limit(sampleRows);
+    }
+
+    /** A seeded sample of {@code size} of the rows, chosen by (seed, stream, row id): the same on any partitioning. */
+    public static Dataset<Row> sample(Dataset<Row> rows, int size, long seed, long stream) {
+        var order = udf((UDF1<Long, Double>) id -> Seeds.uniform(seed, stream, id), DataTypes.DoubleType);
+        return rows.orderBy(order.apply(col(TabularReader.ROW_ID))).limit(size);
+    }
+
+    /** Stream of SAGE's row sample. */
+    static final long SAGE_STREAM = 0x5A6EL;
+
+    /** SAGE's rows on the driver, in row-id order: features, labels and ids. */
+    public record SageRows(double[][] data, double[] labels, long[] ids) {
+    }
+
+    /**
+     * SAGE's seeded sample of at most {@code size} rows ({@code row_id}, {@code features}, {@code label}) brought to
+     * the driver, which holds them for the whole estimation: the only rows it ever holds, bounded by {@code size}.
+     */
+    public static SageRows sageRows(Dataset<Row> rows, int size, long seed) {
+        List<Row> sample = sample(rows, size, seed, SAGE_STREAM)
+                .select(TabularReader.ROW_ID, Featurizer.FEATURES, TabularReader.LABEL)
+                .orderBy(TabularReader.ROW_ID).collectAsList();
+        double[][] data = new double[sample.size()][];
+        double[] labels = new double[sample.size()];
+        long[] ids = new long[sample.size()];
+        for (int i = 0; i < data.length; i++) {
+            Row r = sample.get(i);
+            ids[i] = r.getLong(0);
+            data[i] = ((Vector) r.get(1)).toArray();
+            labels[i] = r.isNullAt(2) ? Double.NaN : r.getDouble(2);
         }
-        return rows;
+        return new SageRows(data, labels, ids);
     }
 
     /**

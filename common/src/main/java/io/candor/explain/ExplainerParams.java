@@ -16,7 +16,7 @@ import java.util.List;
 
 /**
  * The Params explainer stages share, each declared once here with its name, doc, validator and default
- * ({@code featuresCol}, {@code idCol}, {@code seed}), and the input checks that go with them, so the same name means
+ * ({@code featuresCol}, {@code labelCol}, {@code idCol}, {@code seed}), and the input checks that go with them, so the same name means
  * the same thing and fails the same way on every stage that takes a features vector.
  */
 public final class ExplainerParams {
@@ -35,6 +35,14 @@ public final class ExplainerParams {
                 + "comes from (seed, row id), so the results do not depend on partitioning",
                 new KernelShapParams.Check<String>(s -> !s.isEmpty()));
         owner.setDefault(p, "row_id");
+        return p;
+    }
+
+    public static Param<String> labelCol(Params owner) {
+        Param<String> p = new Param<>(owner, "labelCol", "numeric column of the labels: class index 0..K-1 for a "
+                + "network of K > 1 outputs, the target value for one output",
+                new KernelShapParams.Check<String>(s -> !s.isEmpty()));
+        owner.setDefault(p, "label");
         return p;
     }
 
@@ -61,6 +69,15 @@ public final class ExplainerParams {
         if (!type.equals(SQLDataTypes.VectorType())) {
             throw new InputException(stage + ": featuresCol \"" + column + "\" is " + type.simpleString()
                     + "; expected a vector (org.apache.spark.ml.linalg.Vector) of the network's inputs");
+        }
+    }
+
+    /** Checks the label column is numeric. */
+    public static void requireNumericLabel(StructType schema, String stage, String column) {
+        DataType type = require(schema, stage, "labelCol", column, "a numeric column of the labels");
+        if (!(type instanceof org.apache.spark.sql.types.NumericType)) {
+            throw new InputException(stage + ": labelCol \"" + column + "\" is " + type.simpleString()
+                    + "; expected a numeric type (class index or target value)");
         }
     }
 

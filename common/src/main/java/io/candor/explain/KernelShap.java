@@ -153,10 +153,7 @@ public final class KernelShap extends Estimator<KernelShapModel> implements Kern
 
         @Override
         public void saveImpl(String path) {
-            DefaultParamsWriter$.MODULE$.saveMetadata(stage, path, sc(), Option.empty(), Option.empty());
-            if (stage.networkZip != null) {
-                KernelShapModel.writeBytes(sc(), new Path(path, KernelShapModel.NETWORK_FILE), stage.networkZip);
-            }
+            StageFiles.save(stage, path, sc(), stage.networkZip);
         }
     }
 
@@ -166,15 +163,9 @@ public final class KernelShap extends Estimator<KernelShapModel> implements Kern
             var metadata = DefaultParamsReader$.MODULE$.loadMetadata(path, sc(), KernelShap.class.getName());
             KernelShap stage = new KernelShap(metadata.uid());
             metadata.getAndSetParams(stage, Option.empty());
-            Path network = new Path(path, KernelShapModel.NETWORK_FILE);
-            try {
-                FileSystem fs = network.getFileSystem(sc().hadoopConfiguration());
-                if (fs.exists(network)) {
-                    stage.networkZip = KernelShapModel.readBytes(sc(), network);
-                    stage.shape = KernelShapModel.shapeOf(stage.networkZip);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("reading " + network + " failed", e);
+            stage.networkZip = StageFiles.networkIfSaved(sc(), path);
+            if (stage.networkZip != null) {
+                stage.shape = KernelShapModel.shapeOf(stage.networkZip);
             }
             return stage;
         }

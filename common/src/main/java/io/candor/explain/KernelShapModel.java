@@ -64,7 +64,6 @@ public final class KernelShapModel extends Model<KernelShapModel> implements Ker
     private static final long serialVersionUID = 1L;
     /** Rows one task explains per entry into single-threaded BLAS (entering costs about a millisecond). */
     private static final int ROWS_PER_BLAS_SECTION = 256;
-    static final String NETWORK_FILE = "network.zip";
     private static final String BACKGROUND_DIR = "background";
 
     private final String uid;
@@ -313,8 +312,7 @@ public final class KernelShapModel extends Model<KernelShapModel> implements Ker
 
         @Override
         public void saveImpl(String path) {
-            DefaultParamsWriter$.MODULE$.saveMetadata(model, path, sc(), Option.empty(), Option.empty());
-            writeBytes(sc(), new Path(path, NETWORK_FILE), model.networkZip);
+            StageFiles.save(model, path, sc(), model.networkZip);
             StructType schema = new StructType().add("index", DataTypes.IntegerType, false)
                     .add("weight", DataTypes.DoubleType, false)
                     .add("values", DataTypes.createArrayType(DataTypes.DoubleType, false), false);
@@ -331,7 +329,7 @@ public final class KernelShapModel extends Model<KernelShapModel> implements Ker
         @Override
         public KernelShapModel load(String path) {
             var metadata = DefaultParamsReader$.MODULE$.loadMetadata(path, sc(), KernelShapModel.class.getName());
-            byte[] zip = readBytes(sc(), new Path(path, NETWORK_FILE));
+            byte[] zip = StageFiles.readBytes(sc(), new Path(path, StageFiles.NETWORK_FILE));
             SparkSession spark = sparkSession();
             // The background is backgroundSize rows, so collecting it is bounded.
             List<Row> rows = spark.read().parquet(new Path(path, BACKGROUND_DIR).toString()).orderBy("index")
@@ -345,29 +343,6 @@ public final class KernelShapModel extends Model<KernelShapModel> implements Ker
             KernelShapModel model = new KernelShapModel(metadata.uid(), zip, background, weights);
             metadata.getAndSetParams(model, Option.empty());
             return model;
-        }
-    }
-
-    static void writeBytes(SparkContext sc, Path file, byte[] bytes) {
-        try {
-            FileSystem fs = file.getFileSystem(sc.hadoopConfiguration());
-            try (FSDataOutputStream out = fs.create(file, true)) {
-                out.write(bytes);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("writing " + file + " failed", e);
-        }
-    }
-
-    static byte[] readBytes(SparkContext sc, Path file) {
-        try {
-            FileSystem fs = file.getFileSystem(sc.hadoopConfiguration());
-            try (FSDataInputStream in = fs.open(file)) {
-                return in.readAllBytes();
-            }
-        } catch (IOException e) {
-            throw new InputException("KernelShap: cannot read " + file + " (" + e.getMessage() + "; expected a "
-                    + "directory written by KernelShap or KernelShapModel.save)", e);
         }
     }
 }

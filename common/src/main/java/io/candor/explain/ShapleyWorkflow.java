@@ -16,7 +16,6 @@ import io.candor.store.TableWriter;
 import io.candor.util.ExactSum;
 import io.candor.util.ProgressReporter;
 import org.apache.spark.api.java.JavaPairRDD;
-import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -39,7 +38,6 @@ import static org.apache.spark.sql.functions.lit;
  */
 public final class ShapleyWorkflow {
     private static final long SAMPLE_STREAM = 0x5A4B1EL;
-    private static final long SAGE_STREAM = 0x5A6EL;
 
     private ShapleyWorkflow() {
     }
@@ -130,6 +128,7 @@ public final class ShapleyWorkflow {
             }
         } finally {
             models.forEach(ExplainInputs.BroadcastModel::close);
+            plans.forEach(plan -> plan.variant().data().release());
         }
 
         // The table's own schema keeps partition values strings; the date and model prune to this run's partitions.
@@ -189,14 +188,10 @@ public final class ShapleyWorkflow {
                 spec.backgroundMethod(), spec.backgroundSize(), conf.seed(), "the training split of " + label);
         Dataset<Row> rows = ExplainInputs.spread(
                 ExplainInputs.rows(data, spec.split(), spec.sampleRows(), conf.seed(), SAMPLE_STREAM));
-        List<Row> sage = ExplainInputs.rows(data, spec.split(), spec.sageRows(), conf.seed(), SAGE_STREAM)
-                .select("row_id", "features", "label").orderBy("row_id").collectAsList();
-        double[][] sageData = new double[sage.size()][];
-        double[] sageLabels = new double[sage.size()];
-        for (int i = 0; i < sageData.length; i++) {
-            sageData[i] = ((Vector) sage.get(i).get(1)).toArray();
-            sageLabels[i] = sage.get(i).getDouble(2);
-        }
+        ExplainInputs.SageRows sage = ExplainInputs.sageRows(ExplainInputs.splitRows(data, spec.split()),
+                spec.sageRows(), conf.seed());
+        double[][] sageData = sage.data();
+        double[] sageLabels = sage.labels();
         if (sageData.length == 0) {
             throw new io.candor.util.InputException("shapley: no rows in the " + spec.split().name().toLowerCase()
                     + " split of " + label + " (expected at least one)");

@@ -3,7 +3,9 @@ package io.candor.config;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValue;
+import io.candor.explain.KernelShap;
 import io.candor.explain.PermutationImportance;
+import io.candor.explain.Sage;
 import io.candor.explain.ShapleyValues;
 import io.candor.model.ArtifactMetadata;
 import io.candor.model.ModelArtifact;
@@ -156,6 +158,14 @@ class KnobsTest {
         assertEquals(Map.of("seed", "run.seed", "nRepeats", "importance.n-repeats", "mode", "importance.mode",
                         "metrics", "importance.metrics", "batchValues", "importance.batch-values"),
                 mirrored(new PermutationImportance(artifact)), "PermutationImportance");
+        assertEquals(Map.of("seed", "run.seed", "maxCoalitions", "shapley.max-coalitions", "backgroundSize",
+                        "shapley.background.size", "batchValues", "shapley.batch-values"),
+                mirrored(new KernelShap()), "KernelShap");
+        assertEquals(Map.of("seed", "run.seed", "backgroundSize", "shapley.background.size", "sampleRows",
+                        "shapley.sage.rows", "maxPermutationPairs", "shapley.sage.max-permutation-pairs",
+                        "convergenceFraction", "shapley.sage.convergence-fraction", "batchValues",
+                        "shapley.batch-values"),
+                mirrored(new Sage()), "Sage");
     }
 
     /** Param name to the key it mirrors, for every Param made from a knob; checks each one's default and doc. */

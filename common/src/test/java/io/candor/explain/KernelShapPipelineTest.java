@@ -5,30 +5,17 @@ import io.candor.util.InputException;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
-import org.apache.spark.ml.linalg.SQLDataTypes;
-import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.LossFunctions;
 import scala.collection.JavaConverters;
 import scala.collection.Seq;
 
@@ -36,7 +23,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -46,15 +32,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A Spark application's use of {@link KernelShap}: its own DataFrame ({@code features} vector, {@code row_id}) and its
- * own DL4J network, trained here in plain Java, with no Candor conf or artifact. The fitted Pipeline saves and loads
+ * A Spark application's use of {@link KernelShap}: its own DataFrame and DL4J network ({@link ApplicationData}), with
+ * no Candor conf or artifact. The fitted Pipeline saves and loads
  * back giving the same bits, values add up to the prediction, partitioning does not change them, and transform runs
  * no job before an action.
  */
 class KernelShapPipelineTest {
-    private static final int ROWS = 200;
-    private static final int FEATURES = 5;
-    private static final int CLASSES = 2;
+    private static final int ROWS = ApplicationData.ROWS;
+    private static final int FEATURES = ApplicationData.FEATURES;
+    private static final int CLASSES = ApplicationData.CLASSES;
     /** Below 2^5 - 2 = 30 coalitions, so KernelSHAP samples and the (seed, row id) draws matter. */
     private static final int MAX_COALITIONS = 16;
     private static final int BACKGROUND = 8;
@@ -66,38 +52,9 @@ class KernelShapPipelineTest {
     @BeforeAll
     static void applicationData() {
         spark = TestSpark.session();
-        SplittableRandom random = new SplittableRandom(3);
-        List<Row> rows = new ArrayList<>();
-        double[][] x = new double[ROWS][FEATURES];
-        double[][] y = new double[ROWS][CLASSES];
-        for (int i = 0; i < ROWS; i++) {
-            for (int j = 0; j < FEATURES; j++) {
-                x[i][j] = random.nextGaussian();
-            }
-            int label = x[i][0] + 0.5 * x[i][1] * x[i][2] - 0.3 * x[i][3] > 0 ? 1 : 0;
-            y[i][label] = 1;
-            rows.add(RowFactory.create((long) i, Vectors.dense(x[i]), (double) label));
-        }
-        StructType schema = new StructType().add("row_id", DataTypes.LongType, false)
-                .add("features", SQLDataTypes.VectorType(), false).add("label", DataTypes.DoubleType, false);
-        data = spark.createDataFrame(rows, schema);
-        network = trainedNetwork(x, y);
-    }
-
-    private static MultiLayerNetwork trainedNetwork(double[][] x, double[][] y) {
-        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(7).dataType(DataType.FLOAT)
-                .updater(new Adam(0.01)).list()
-                .layer(new DenseLayer.Builder().nIn(FEATURES).nOut(8).activation(Activation.TANH).build())
-                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(8).nOut(CLASSES)
-                        .activation(Activation.SOFTMAX).build())
-                .build();
-        MultiLayerNetwork net = new MultiLayerNetwork(conf);
-        net.init();
-        DataSet train = new DataSet(Nd4j.create(x).castTo(DataType.FLOAT), Nd4j.create(y).castTo(DataType.FLOAT));
-        for (int epoch = 0; epoch < 20; epoch++) {
-            net.fit(train);
-        }
-        return net;
+        ApplicationData app = ApplicationData.create(spark);
+        data = app.frame();
+        network = app.network();
     }
 
     private static KernelShap kernelShap() {
