@@ -50,6 +50,8 @@ class DriverCollectsTest {
                     new Site(Size.BOUNDED, "one score summary, merged on the executors (groups x repeats histograms of at most ~11,000 bins)"))),
             Map.entry("io/candor/explain/shapley/DistributedShapley.java", List.of(
                     new Site(Size.BOUNDED, "SAGE samples per slice (permutation pairs x groups)"))),
+            Map.entry("io/candor/explain/PermutationImportance.java", List.of(
+                    new Site(Size.BOUNDED, "the first row that does not fit the network, limit 1"))),
             Map.entry("io/candor/explain/ExplainInputs.java", List.of(
                     new Site(Size.BOUNDED, "SAGE's rows, a seeded sample of at most shapley.sage.rows (Sage: sampleRows)"))),
             Map.entry("io/candor/explain/ShapleyWorkflow.java", List.of(

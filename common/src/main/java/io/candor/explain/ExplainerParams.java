@@ -2,21 +2,25 @@ package io.candor.explain;
 
 import io.candor.config.KnobParams;
 import io.candor.config.Knobs;
+import io.candor.data.FeatureGroup;
 import io.candor.util.InputException;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.Params;
+import org.apache.spark.ml.param.StringArrayParam;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * The Params explainer stages share, each declared once here with its name, doc, validator and default
- * ({@code featuresCol}, {@code labelCol}, {@code idCol}, {@code seed}), and the input checks that go with them, so the same name means
+ * ({@code featuresCol}, {@code labelCol}, {@code idCol}, {@code seed}, {@code groups}), and the input checks that go with them, so the same name means
  * the same thing and fails the same way on every stage that takes a features vector.
  */
 public final class ExplainerParams {
@@ -50,6 +54,45 @@ public final class ExplainerParams {
         LongParam p = KnobParams.longParam(owner, "seed", Knobs.RUN_SEED);
         owner.setDefault(p, Knobs.RUN_SEED.defaultValue());
         return p;
+    }
+
+    /** Feature groups of a features vector, "name=i,j,k"; see {@link #players}. */
+    public static StringArrayParam groups(Params owner) {
+        StringArrayParam p = new StringArrayParam(owner, "groups", "feature groups as \"name=i,j,k\" (indices into "
+                + "featuresCol, disjoint); each group is one player and every other index a player of its own",
+                new KernelShapParams.Check<String[]>(v -> Arrays.stream(v).allMatch(g -> g.matches(
+                        "[^=]+=\\s*\\d+(\\s*,\\s*\\d+)*\\s*"))));
+        owner.setDefault(p, new String[0]);
+        return p;
+    }
+
+    /**
+     * The players of a features vector of {@code inputs} entries: the {@code groups} Param's groups in order, then
+     * every index no group names, alone, named {@code featuresCol[j]}.
+     */
+    public static List<FeatureGroup> players(String stage, String[] groups, int inputs, String featuresCol) {
+        boolean[] taken = new boolean[inputs];
+        List<FeatureGroup> out = new ArrayList<>();
+        for (String group : groups) {
+            String name = group.substring(0, group.indexOf('=')).trim();
+            List<Integer> indices = Arrays.stream(group.substring(group.indexOf('=') + 1).split(","))
+                    .map(s -> Integer.parseInt(s.trim())).toList();
+            for (int j : indices) {
+                if (j >= inputs || taken[j]) {
+                    throw new InputException(stage + ": groups entry \"" + group + "\" has index " + j + (j >= inputs
+                            ? ", out of range; expected 0.." + (inputs - 1) + " (the network has " + inputs + " inputs)"
+                            : ", already in another group; expected disjoint groups"));
+                }
+                taken[j] = true;
+            }
+            out.add(new FeatureGroup(name, indices));
+        }
+        for (int j = 0; j < inputs; j++) {
+            if (!taken[j]) {
+                out.add(new FeatureGroup(featuresCol + "[" + j + "]", List.of(j)));
+            }
+        }
+        return out;
     }
 
     /** The type of {@code column}, or an error naming the Param, the column, the input's columns and what was expected. */

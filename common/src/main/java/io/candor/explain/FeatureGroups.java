@@ -18,6 +18,11 @@ public final class FeatureGroups {
     private FeatureGroups() {
     }
 
+    /** Each group's positions in the input vector, as the estimators take them. */
+    public static List<int[]> indices(List<FeatureGroup> groups) {
+        return groups.stream().map(g -> g.indices().stream().mapToInt(Integer::intValue).toArray()).toList();
+    }
+
     /**
      * @param custom group name to source columns ({@code importance.groups} of the conf)
      * @param model the model's name, for messages

@@ -59,8 +59,8 @@ public final class ImportanceBenchmark {
         }
         NetworkBatchModel model = new NetworkBatchModel(artifact.network(), d, data.outputs(),
                 data.isClassification() ? null : data.featurizer().normalizer());
-        List<int[]> groups = FeatureGroups.resolve(data.featurizer().layout(), conf.importance().groups(), variant)
-                .stream().map(g -> g.indices().stream().mapToInt(Integer::intValue).toArray()).toList();
+        List<int[]> groups = FeatureGroups.indices(
+                FeatureGroups.resolve(data.featurizer().layout(), conf.importance().groups(), variant));
         int repeats = conf.importance().nRepeats();
         long batchValues = conf.importance().batchValues();
         int batchRows = (int) Math.max(1, batchValues / d);

@@ -69,8 +69,7 @@ public final class PermutationImportanceJob {
                                              List<FeatureGroup> groups, int inputs, boolean classification,
                                              int classes, Options options) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        List<int[]> groupIndices = groups.stream().map(g -> g.indices().stream().mapToInt(Integer::intValue).toArray())
-                .toList();
+        List<int[]> groupIndices = FeatureGroups.indices(groups);
         int pairs = groups.size() * options.repeats();
         LongAccumulator done = spark.sparkContext().longAccumulator("candor.importance.pairs");
         Dataset<Row> input = rows.select(TabularReader.ROW_ID, Featurizer.FEATURES, TabularReader.LABEL);

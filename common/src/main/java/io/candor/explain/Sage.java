@@ -2,6 +2,7 @@ package io.candor.explain;
 
 import io.candor.config.KnobParams;
 import io.candor.config.Knobs;
+import io.candor.data.FeatureGroup;
 import io.candor.data.Featurizer;
 import io.candor.data.TabularReader;
 import io.candor.explain.shapley.BackgroundSummary;
@@ -83,10 +84,7 @@ public final class Sage extends Evaluator implements MLWritable {
         labelCol = ExplainerParams.labelCol(this);
         idCol = ExplainerParams.idCol(this);
         seed = ExplainerParams.seed(this);
-        groups = new StringArrayParam(this, "groups", "feature groups as \"name=i,j,k\" (indices into featuresCol, "
-                + "disjoint); each group is one player and every other index a player of its own",
-                new KernelShapParams.Check<String[]>(v -> Arrays.stream(v).allMatch(g -> g.matches(
-                        "[^=]+=\\s*\\d+(\\s*,\\s*\\d+)*\\s*"))));
+        groups = ExplainerParams.groups(this);
         backgroundSize = KnobParams.intParam(this, "backgroundSize", Knobs.SHAPLEY_BACKGROUND_SIZE);
         sampleRows = KnobParams.intParam(this, "sampleRows", Knobs.SHAPLEY_SAGE_ROWS);
         maxPermutationPairs = KnobParams.intParam(this, "maxPermutationPairs",
@@ -94,7 +92,6 @@ public final class Sage extends Evaluator implements MLWritable {
         convergenceFraction = KnobParams.doubleParam(this, "convergenceFraction",
                 Knobs.SHAPLEY_SAGE_CONVERGENCE_FRACTION);
         batchValues = KnobParams.longParam(this, "batchValues", Knobs.SHAPLEY_BATCH_VALUES);
-        setDefault(groups, new String[0]);
         setDefault(backgroundSize, Knobs.SHAPLEY_BACKGROUND_SIZE.defaultValue());
         setDefault(sampleRows, Knobs.SHAPLEY_SAGE_ROWS.defaultValue());
         setDefault(maxPermutationPairs, Knobs.SHAPLEY_SAGE_MAX_PERMUTATION_PAIRS.defaultValue());
@@ -196,8 +193,7 @@ public final class Sage extends Evaluator implements MLWritable {
             throw new InputException("Sage: batchValues " + getBatchValues() + " is below one network row (" + inputs
                     + " inputs + " + outputs + " outputs)");
         }
-        List<String> names = new ArrayList<>();
-        List<int[]> players = players(inputs, names);
+        List<FeatureGroup> players = ExplainerParams.players("Sage", getGroups(), inputs, getFeaturesCol());
         Dataset<Row> rows = dataset.select(col(getIdCol()).cast(DataTypes.LongType).as(TabularReader.ROW_ID),
                 col(getFeaturesCol()).as(Featurizer.FEATURES), col(getLabelCol()).cast(DataTypes.DoubleType)
                         .as(TabularReader.LABEL));
@@ -220,40 +216,13 @@ public final class Sage extends Evaluator implements MLWritable {
         try {
             ModelSource source = new ArtifactModelSource(zip, Hashing.sha256(networkZip), inputs, outputs, null);
             SageResult result = DistributedShapley.sage(spark, data, labels, source,
-                    ShapleyParts.of(players, inputs, background.rows(), background.weights()), settings,
+                    ShapleyParts.of(FeatureGroups.indices(players), inputs, background.rows(), background.weights()),
+                    settings,
                     Math.max(1, jsc.defaultParallelism()), "Sage " + uid);
-            return new Summary(List.copyOf(names), result, data.length);
+            return new Summary(players.stream().map(FeatureGroup::name).toList(), result, data.length);
         } finally {
             zip.destroy();
         }
-    }
-
-    /** The players: the groups Param's, then every index no group names; their names into {@code names}. */
-    private List<int[]> players(int inputs, List<String> names) {
-        boolean[] taken = new boolean[inputs];
-        List<int[]> out = new ArrayList<>();
-        for (String group : getGroups()) {
-            String name = group.substring(0, group.indexOf('=')).trim();
-            int[] indices = Arrays.stream(group.substring(group.indexOf('=') + 1).split(","))
-                    .mapToInt(s -> Integer.parseInt(s.trim())).toArray();
-            for (int j : indices) {
-                if (j >= inputs || taken[j]) {
-                    throw new InputException("Sage: groups entry \"" + group + "\" has index " + j + (j >= inputs
-                            ? ", out of range; expected 0.." + (inputs - 1) + " (the network has " + inputs + " inputs)"
-                            : ", already in another group; expected disjoint groups"));
-                }
-                taken[j] = true;
-            }
-            names.add(name);
-            out.add(indices);
-        }
-        for (int j = 0; j < inputs; j++) {
-            if (!taken[j]) {
-                names.add(getFeaturesCol() + "[" + j + "]");
-                out.add(new int[] {j});
-            }
-        }
-        return out;
     }
 
     private void checkRow(long id, double[] x, double label, int inputs, int outputs) {

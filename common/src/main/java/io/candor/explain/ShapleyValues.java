@@ -124,8 +124,7 @@ public final class ShapleyValues extends Transformer {
                 org.apache.spark.sql.functions.monotonically_increasing_id()));
         BackgroundSummary.Summary summary = BackgroundSummary.of(background, ShapleySpec.BackgroundMethod.KMEANS,
                 (Integer) $(backgroundSize), (Long) $(seed), "the background DataFrame");
-        List<int[]> groups = m.groups().stream().map(g -> g.indices().stream().mapToInt(Integer::intValue).toArray())
-                .toList();
+        List<int[]> groups = FeatureGroups.indices(m.groups());
         int inputs = m.featureNames().size();
         int outputs = m.isClassification() ? m.classes().size() : 1;
         ShapleyParts parts = ShapleyParts.of(groups, inputs, summary.rows(), summary.weights());

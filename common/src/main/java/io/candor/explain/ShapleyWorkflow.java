@@ -86,8 +86,7 @@ public final class ShapleyWorkflow {
             for (Plan plan : plans) {
                 ExplainInputs.Variant variant = plan.variant();
                 PreparedData data = variant.data();
-                List<int[]> groupIndices = plan.groups().stream()
-                        .map(g -> g.indices().stream().mapToInt(Integer::intValue).toArray()).toList();
+                List<int[]> groupIndices = FeatureGroups.indices(plan.groups());
                 ShapleyParts parts = ShapleyParts.of(groupIndices, variant.inputs(), plan.background().rows(),
                         plan.background().weights());
                 boolean exact = spec.estimator() == ShapleySpec.Estimator.KERNEL

@@ -26,7 +26,7 @@ class PermutationImportanceTest {
     Path out;
 
     @Test
-    void transformerOnRawRowsEqualsTheWorkflow() {
+    void transformerOnRawRowsEqualsTheWorkflow() throws Exception {
         SparkSession spark = TestSpark.session();
         CandorConf conf = conf("wine", out, "train.epochs=5", "importance.split=all", "importance.n-repeats=3");
         TrainWorkflow.Outcome trained = TrainWorkflow.run(spark, conf);
@@ -52,6 +52,11 @@ class PermutationImportanceTest {
             assertEquals(e.ciHigh(), r.getDouble(6), 1e-9, e.feature() + " " + e.metric());
         }
         assertThrows(InputException.class, () -> transformer.transformSchema(raw.drop("alcohol").schema()));
+
+        String saved = out.resolve("importance-stage").toString();
+        transformer.write().overwrite().save(saved);
+        assertEquals(transformer.analyze(raw), PermutationImportance.load(saved).analyze(raw),
+                "the artifact saves with the stage and gives the same results");
         assertTrue(transformer.params().length >= 7, "typed Params are discoverable");
     }
 }
