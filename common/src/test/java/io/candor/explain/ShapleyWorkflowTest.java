@@ -211,21 +211,25 @@ class ShapleyWorkflowTest {
     }
 
     @Test
-    void sageTopFiveOverlapsPermutationImportanceOnBreastCancerAndTablesAreWritten() {
+    void sageRanksAgreeWithPermutationImportanceOnBreastCancerAndTablesAreWritten() {
         SparkSession spark = TestSpark.session();
         CandorConf conf = conf("breast_cancer", bc, "shapley.sample-rows=30", "shapley.split=all",
                 "shapley.sage.rows=100000", "importance.split=all", "importance.n-repeats=10");
         ShapleyWorkflow.VariantShapley v = ShapleyWorkflow.run(spark, conf).variants().get(0);
         List<ImportanceResult> importance = ImportanceWorkflow.run(spark, conf).variants().get(0).results();
-        Set<String> topImportance = importance.stream().filter(r -> r.metric().equals("log_loss"))
-                .sorted(Comparator.comparingInt(ImportanceResult::rank)).limit(5).map(ImportanceResult::feature)
-                .collect(Collectors.toSet());
-        Set<String> topSage = IntStream.range(0, v.features().size()).boxed()
-                .sorted(Comparator.comparingDouble(j -> -v.sage().values()[j])).limit(5).map(v.features()::get)
-                .collect(Collectors.toSet());
-        Set<String> both = new HashSet<>(topSage);
-        both.retainAll(topImportance);
-        assertTrue(both.size() >= 3, "SAGE top 5 " + topSage + " vs permutation top 5 " + topImportance);
+        // Both estimate how much loss a feature carries, but PI removes one feature with all others present while
+        // SAGE averages over coalitions, and breast cancer's 30 features are strongly correlated: past the clear
+        // leader PI's repeat intervals overlap across ranks 2-9, so the ranks agree only loosely (measured:
+        // same leader, SAGE's top 5 within PI's top 9, Spearman 0.62).
+        List<String> byImportance = importance.stream().filter(r -> r.metric().equals("log_loss"))
+                .sorted(Comparator.comparingInt(ImportanceResult::rank)).map(ImportanceResult::feature).toList();
+        List<String> bySage = IntStream.range(0, v.features().size()).boxed()
+                .sorted(Comparator.comparingDouble(j -> -v.sage().values()[j])).map(v.features()::get).toList();
+        assertEquals(byImportance.get(0), bySage.get(0), "the same most important feature");
+        assertTrue(byImportance.subList(0, 10).containsAll(bySage.subList(0, 5)),
+                "SAGE top 5 " + bySage.subList(0, 5) + " within permutation top 10 " + byImportance.subList(0, 10));
+        double spearman = spearman(byImportance, bySage);
+        assertTrue(spearman >= 0.5, "rank correlation of SAGE and permutation importance " + spearman);
 
         Dataset<Row> values = spark.read().parquet(bc.resolve("shap_values").toString());
         assertEquals(30 * 2, values.filter("audit_date = '2026-11-23'").count(), "30 rows x 2 outputs");
@@ -256,6 +260,17 @@ class ShapleyWorkflowTest {
         assertTrue(overlap.getMessage().contains("'ash' is also in group"), overlap.getMessage());
         assertEquals(before, listing(root), "nothing written by failed runs");
         assertFalse(Files.exists(root.resolve("shap_values")));
+    }
+
+    /** Spearman's rank correlation of two orderings of the same names (no ties). */
+    private static double spearman(List<String> a, List<String> b) {
+        double n = a.size();
+        double squares = 0;
+        for (int i = 0; i < a.size(); i++) {
+            double d = i - b.indexOf(a.get(i));
+            squares += d * d;
+        }
+        return 1 - 6 * squares / (n * (n * n - 1));
     }
 
     private static List<Path> listing(Path root) {
