@@ -49,6 +49,12 @@ import static org.apache.spark.sql.functions.when;
 public final class TabularReader {
     /** Longest CSV field read; a longer one (a runaway quote, a binary file) is an input error, not an OOM. */
     static final int MAX_FIELD_CHARS = 1_000_000;
+    /**
+     * Most rows a partition keeps past the read: Spark cuts files by bytes (128 MB of compressed Parquet is about a
+     * million rows of 20 doubles), and a cached partition that large, spilled and read back whole, ran a 3 GB
+     * executor out of heap (bench scale, 16M rows).
+     */
+    static final long MAX_ROWS_PER_PARTITION = 250_000;
     /** Bytes per range the fingerprint hashes in one task. */
     static final long FINGERPRINT_RANGE_BYTES = 64L << 20;
 
@@ -145,7 +151,7 @@ public final class TabularReader {
                     + spec.label() + "' (expected at least one)");
         }
 
-        Dataset<Row> withIds = withRowIds(raw);
+        Dataset<Row> withIds = boundedPartitions(withRowIds(raw), MAX_ROWS_PER_PARTITION);
         Dataset<Row> parsed = parse(withIds, numeric, categorical).persist(StorageLevel.MEMORY_AND_DISK());
         caches.add(parsed);
         Dataset<Row> handled = handleMissing(parsed, withIds, numeric, categorical);
@@ -232,6 +238,20 @@ public final class TabularReader {
             return ids;
         }
         return withPositions(raw, ROW_ID);
+    }
+
+    /**
+     * {@code rows} in partitions of at most {@code maxRows} rows, unchanged where they already are.
+     * Ranges of row id, sorted within: the split depends only on the ids, so a retry or re-run gets the same
+     * partitions in the same order (a hash repartition's order within a partition follows shuffle fetch order).
+     */
+    static Dataset<Row> boundedPartitions(Dataset<Row> rows, long maxRows) {
+        long count = rows.count();
+        long needed = (count + maxRows - 1) / maxRows;
+        if (needed <= rows.rdd().getNumPartitions()) {
+            return rows;
+        }
+        return rows.repartitionByRange((int) needed, col(ROW_ID)).sortWithinPartitions(ROW_ID);
     }
 
     /** Appends each row's position (0, 1, ...) in the frame's order as a long column. */

@@ -101,4 +101,21 @@ class TabularReaderTest {
         e = assertThrows(InputException.class, () -> reader(empty).read());
         assertTrue(e.getMessage().contains("empty.csv: is empty"), e.getMessage());
     }
+
+    @Test
+    void oversizedPartitionsAreSplitByRowIdRangeIdenticallyOnEveryRun() {
+        var spark = TestSpark.session();
+        var rows = spark.range(0, 1_000, 1, 2).selectExpr("id as " + TabularReader.ROW_ID, "id * 0.5 as x");
+        var split = TabularReader.boundedPartitions(rows, 300);
+        assertEquals(4, split.rdd().getNumPartitions(), "1000 rows at most 300 a partition");
+        List<List<Long>> parts = split.javaRDD().map(r -> r.getLong(0)).glom().collect();
+        assertTrue(parts.stream().allMatch(p -> p.size() <= 300 && !p.isEmpty()), "sizes " + parts.stream()
+                .map(List::size).toList());
+        List<Long> all = parts.stream().flatMap(List::stream).toList();
+        assertEquals(java.util.stream.LongStream.range(0, 1_000).boxed().toList(), all,
+                "ranges of row id in order, each sorted, none lost");
+        assertEquals(parts, TabularReader.boundedPartitions(rows, 300).javaRDD().map(r -> r.getLong(0)).glom()
+                .collect(), "a re-run splits the same way");
+        assertTrue(TabularReader.boundedPartitions(rows, 500) == rows, "small enough partitions are left alone");
+    }
 }
