@@ -9,6 +9,7 @@ import io.candor.util.Seeds;
 import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaRDDLike;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
@@ -89,7 +90,8 @@ public final class DistributedTrainer {
         int splits = splits(data.trainRows(), train, workers);
         CollectionAccumulator<String> fits = spark.sparkContext().collectionAccumulator("candor.training.fits");
         TrainingTrace trace = new TrainingTrace(fits);
-        ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(workers, train.batchSize())
+        ParameterAveragingTrainingMaster master = new UncountedTrainingMaster(
+                new ParameterAveragingTrainingMaster.Builder(workers, train.batchSize())
                 .batchSizePerWorker(train.batchSize())
                 // Candor cuts the splits itself (see Minibatches); a frequency no split reaches keeps dl4j-spark
                 // from splitting again or capping a worker's minibatches.
@@ -99,8 +101,7 @@ public final class DistributedTrainer {
                 .repartionData(Repartition.Never)
                 .storageLevel(null)
                 .rngSeed(seed)
-                .trainingHooks(trace)
-                .build();
+                .trainingHooks(trace));
         SparkDl4jMultiLayer sparkNetwork = new SparkDl4jMultiLayer(jsc, network, master);
 
         LOG.info("training {} parameters on {} rows in minibatches of {} across {} workers, {} epochs of {} "
@@ -141,6 +142,26 @@ public final class DistributedTrainer {
     record Minibatches(JavaRDD<DataSet> batches, int splits, int workers) {
         JavaRDD<DataSet> split(int split) {
             return PartitionPruningRDD.create(batches.rdd(), new InSplit(split, workers)).toJavaRDD();
+        }
+    }
+
+    /**
+     * dl4j-spark counts the DataSets of every RDD it is given, only to decide whether to split it into averaging
+     * rounds: a Spark job per round that reads the round's shuffle blocks and builds its minibatches a second time
+     * (a third of a small model's training jobs). Candor cuts the rounds itself and sets an averaging frequency no
+     * round reaches, so the answer is always "one split", and 1 gives it without the job. The split dl4j-spark then
+     * makes is the RDD itself, and its seeded random draw is taken as before, so the trained network is unchanged.
+     */
+    private static final class UncountedTrainingMaster extends ParameterAveragingTrainingMaster {
+        private static final long serialVersionUID = 1L;
+
+        UncountedTrainingMaster(ParameterAveragingTrainingMaster.Builder builder) {
+            super(builder);
+        }
+
+        @Override
+        protected <T, R extends JavaRDDLike<T, R>> long getTotalDataSetObjectCount(JavaRDDLike<T, R> data) {
+            return 1;
         }
     }
 
