@@ -25,7 +25,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code candor distill} end to end: student quality against the teacher and against label-only training. */
+/**
+ * {@code candor distill} end to end: student quality against the teacher and against label-only training. The int8
+ * student (within 1 point of its fp32 student, integer inference agreeing with its simulation) is checked on every
+ * sample conf by {@code SampleConfsTest}, through the audit that builds it with this workflow.
+ */
 class DistillWorkflowTest {
     @TempDir
     static Path out;
@@ -121,18 +125,5 @@ class DistillWorkflowTest {
                 .filter(col("model").equalTo("digits_reuse").and(col("variant").equalTo("student-fp32"))
                         .and(col("split").equalTo("test")).and(col("metric").equalTo("accuracy"))).count(),
                 "the re-run replaced its partition");
-    }
-
-    @Test
-    void anInt8StudentStaysWithinOnePointOfTheFp32StudentOnDigits() {
-        DistillWorkflow.Outcome o = DistillWorkflow.run(TestSpark.session(), conf("digits", "model.name=digits_q",
-                "distill.quantize=true", "distill.epochs=10", "distill.teacher=" + out.toAbsolutePath()
-                        + "/models/digits/teacher-fp32"));
-        assertEquals("student-int8", o.quantized().variant());
-        double fp32 = testAccuracy(o);
-        double int8 = o.quantized().metrics().get("test").get("accuracy");
-        assertEquals(fp32, o.quantized().fp32Metrics().get("test").get("accuracy"), 1e-9, "baseline: student-fp32");
-        assertTrue(Math.abs(int8 - fp32) <= 0.01, "student-int8 " + int8 + " vs student-fp32 " + fp32);
-        assertTrue(o.quantized().agreement() >= 0.995, "integer vs fake-quant " + o.quantized().agreement());
     }
 }

@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * split: the teacher's accuracy (R² for diabetes), every integer variant within 1 point of the fp32 model it came
  * from (either way: it should behave as its fp32 model does; 1 point is 3 of digits' 332 test rows), and the student no
  * more than 1.5 points below the teacher
- * (a student that does better has not failed) with at most a quarter of its parameters.
+ * (a student that does better has not failed) with at most a quarter of its parameters; and each integer model
+ * predicts as its fake-quant simulation does on at least 99.5 % of the test rows.
  *
  * <p>Only the explainers' sizes are lowered ({@link #EXPLAINERS_ONLY}): they read the variants and never change them,
  * so the variants and their metrics are those of the full command (the README's figures, see "Measured"). The five
@@ -41,6 +42,8 @@ class SampleConfsTest {
     private static final double INT8_GAP = 0.01;
     private static final double STUDENT_GAP = 0.015;
     private static final double STUDENT_SHARE = 0.25;
+    /** Integer-only inference reproduces the DL4J fake-quant simulation it was exported from (up to rounding ties). */
+    private static final double MIN_AGREEMENT = 0.995;
 
     private static final List<String> DATASETS = List.of("digits", "adult", "breast_cancer", "wine", "diabetes");
 
@@ -88,6 +91,12 @@ class SampleConfsTest {
         assertTrue(teacher.metric() >= floor, dataset + " teacher-fp32 " + teacher.metric() + " is below " + floor);
         assertWithin(teacher, v.get("teacher-int8"), INT8_GAP, dataset + " teacher-int8 against teacher-fp32");
         assertWithin(student, v.get("student-int8"), INT8_GAP, dataset + " student-int8 against student-fp32");
+        for (String int8 : List.of("teacher-int8", "student-int8")) {
+            double agreement = variants(out.resolve(dataset), "fake_quant_agreement").get(int8).metric();
+            System.out.printf("%s %s: fake-quant agreement %s%n", dataset, int8, agreement);
+            assertTrue(agreement >= MIN_AGREEMENT, dataset + " " + int8 + ": the integer model agrees with its"
+                    + " fake-quant simulation on " + agreement + " of the test rows, below " + MIN_AGREEMENT);
+        }
         assertTrue(teacher.metric() - student.metric() <= STUDENT_GAP + 1e-12, dataset + " student-fp32 "
                 + student.metric() + " is more than 1.5 points below the teacher's " + teacher.metric());
         assertTrue(student.parameters() <= STUDENT_SHARE * teacher.parameters(), dataset + " student has "
