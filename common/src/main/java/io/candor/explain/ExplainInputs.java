@@ -25,7 +25,10 @@ import org.apache.spark.sql.types.DataTypes;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.udf;
@@ -46,13 +49,22 @@ public final class ExplainInputs {
         }
     }
 
-    /** Loads and prepares every variant before any is computed, so a bad one fails the run before any output. */
+    /**
+     * Loads and prepares every variant before any is computed, so a bad one fails the run before any output. Variants
+     * that carry the same fitted featurizer (a teacher and the twins and students built from it keep its Spark ML
+     * pipeline, uid and all), split seed and classes share one preparation of the data: the same rows, read, featurized
+     * and cached once instead of once per variant.
+     */
     public static List<Variant> variants(SparkSession spark, CandorConf conf, List<String> requested) {
         List<Variant> variants = new ArrayList<>();
+        Map<List<Object>, PreparedData> prepared = new HashMap<>();
         for (String name : requested.isEmpty() ? present(spark, conf) : requested) {
             ModelArtifact artifact = ModelArtifact.load(spark, ModelArtifact.directory(conf, name));
-            PreparedData data = PreparedData.prepareFor(spark, conf.dataset(), splitSeed(artifact, conf),
-                    artifact.featurizer(), artifact.metadata().classes(), conf.modelName() + "/" + name);
+            long splitSeed = splitSeed(artifact, conf);
+            List<String> classes = artifact.metadata().classes();
+            PreparedData data = prepared.computeIfAbsent(Arrays.asList(artifact.pipeline().uid(), splitSeed, classes),
+                    key -> PreparedData.prepareFor(spark, conf.dataset(), splitSeed, artifact.featurizer(), classes,
+                            conf.modelName() + "/" + name));
             variants.add(new Variant(name, artifact, data));
         }
         return variants;
