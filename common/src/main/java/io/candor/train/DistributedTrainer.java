@@ -147,10 +147,11 @@ public final class DistributedTrainer {
 
     /**
      * dl4j-spark counts the DataSets of every RDD it is given, only to decide whether to split it into averaging
-     * rounds: a Spark job per round that reads the round's shuffle blocks and builds its minibatches a second time
-     * (a third of a small model's training jobs). Candor cuts the rounds itself and sets an averaging frequency no
-     * round reaches, so the answer is always "one split", and 1 gives it without the job. The split dl4j-spark then
-     * makes is the RDD itself, and its seeded random draw is taken as before, so the trained network is unchanged.
+     * rounds: one of the two Spark jobs of every round, which reads the round's shuffle blocks and builds its
+     * minibatches a second time (on the adult audit, 468 jobs and 15 s). Candor cuts the rounds itself and sets an
+     * averaging frequency no round reaches, so the answer is always "one split", and 1 gives it without the job. The
+     * split dl4j-spark then makes is the RDD itself, and its seeded random draw is taken as before, so the trained
+     * network is unchanged.
      */
     private static final class UncountedTrainingMaster extends ParameterAveragingTrainingMaster {
         private static final long serialVersionUID = 1L;

@@ -91,8 +91,9 @@ class SampleConfsTest {
         assertTrue(teacher.metric() >= floor, dataset + " teacher-fp32 " + teacher.metric() + " is below " + floor);
         assertWithin(teacher, v.get("teacher-int8"), INT8_GAP, dataset + " teacher-int8 against teacher-fp32");
         assertWithin(student, v.get("student-int8"), INT8_GAP, dataset + " student-int8 against student-fp32");
+        Map<String, Variant> agreements = variants(out.resolve(dataset), "fake_quant_agreement");
         for (String int8 : List.of("teacher-int8", "student-int8")) {
-            double agreement = variants(out.resolve(dataset), "fake_quant_agreement").get(int8).metric();
+            double agreement = agreements.get(int8).metric();
             System.out.printf("%s %s: fake-quant agreement %s%n", dataset, int8, agreement);
             assertTrue(agreement >= MIN_AGREEMENT, dataset + " " + int8 + ": the integer model agrees with its"
                     + " fake-quant simulation on " + agreement + " of the test rows, below " + MIN_AGREEMENT);
