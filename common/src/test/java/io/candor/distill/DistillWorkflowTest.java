@@ -1,7 +1,6 @@
 package io.candor.distill;
 
 import io.candor.config.CandorConf;
-import io.candor.model.ModelArtifact;
 import io.candor.store.Table;
 import io.candor.store.TableWriter;
 import io.candor.testing.TestSpark;

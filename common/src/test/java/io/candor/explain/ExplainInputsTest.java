@@ -2,6 +2,7 @@ package io.candor.explain;
 
 import io.candor.config.CandorConf;
 import io.candor.data.PreparedData;
+import io.candor.model.ModelArtifact;
 import io.candor.quant.QatWorkflow;
 import io.candor.testing.TestSpark;
 import io.candor.train.TrainWorkflow;
@@ -32,9 +33,10 @@ class ExplainInputsTest {
             assertEquals(List.of("teacher-fp32", twin), variants.stream().map(ExplainInputs.Variant::name).toList());
             PreparedData teacher = variants.get(0).data();
             assertSame(teacher, variants.get(1).data(), "one read, featurization and cache for both variants");
+            ModelArtifact twinArtifact = variants.get(1).artifact();
             PreparedData alone = PreparedData.prepareFor(spark, conf.dataset(),
-                    ExplainInputs.splitSeed(variants.get(1).artifact(), conf), variants.get(1).artifact().featurizer(),
-                    variants.get(1).artifact().metadata().classes(), twin);
+                    ExplainInputs.splitSeed(twinArtifact, conf), twinArtifact.featurizer(),
+                    twinArtifact.metadata().classes(), twin);
             assertEquals(alone.testRows(), teacher.testRows(), "the twin's own preparation has the same test split");
             assertEquals(alone.split(PreparedData.TEST).collectAsList(), teacher.split(PreparedData.TEST)
                     .collectAsList(), "and the same featurized rows");
